@@ -1,0 +1,29 @@
+import type { DistillDocument } from './document.js';
+import type { Tokenizer } from './tokens.js';
+
+/** What every stage may read about the run, besides the document itself. */
+export interface StageContext {
+  /** The user's instruction for GPT-4o; also the query that section selection scores against. */
+  task: string;
+  /** Token budget of the distilled text, when the user gave one. */
+  budget?: number;
+  /** The chat model the distilled text is for (pricing, the LLM stage). */
+  model: string;
+  tokenizer: Tokenizer;
+  signal?: AbortSignal;
+}
+
+/**
+ * A stage transforms one document (after unified/trough): mutate it or
+ * return a new one; returning `undefined` means "done in place". A stage
+ * never throws for a bad document: it calls `doc.fail(...)`. Anything it
+ * throws anyway is caught and wrapped by the runner.
+ */
+export interface Stage {
+  readonly name: string;
+  run(doc: DistillDocument, context: StageContext): void | DistillDocument | Promise<void | DistillDocument>;
+  /** Release workers, models, connections. */
+  close?(): Promise<void>;
+}
+
+export type StageFactory<Options> = (options?: Options) => Stage;
