@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { DistillDocument, type DocumentFormat } from '../document.js';
+import { DistillError, LoadError } from '../errors.js';
+import { emailToText } from './email.js';
+import { htmlToText } from './html.js';
+import { pdfToText } from './pdf.js';
+import { formatsByExtension, looksBinary, sniffFormat, supportedExtensions } from './sniff.js';
+
+export { walkFiles, type WalkOptions } from './walk.js';
+export { formatsByExtension, sniffFormat, supportedExtensions } from './sniff.js';
+export { htmlToText } from './html.js';
+
+/** A document handed in by a caller rather than read from disk (library API, stdin JSONL). */
+export interface DocumentInput {
+  id: string;
+  text?: string;
+  /** Raw bytes, for binary formats (a PDF) or raw email. */
+  bytes?: Uint8Array;
+  format?: DocumentFormat;
+  metadata?: Record<string, unknown>;
+  /** Shown in records and messages; defaults to `id`. */
+  source?: string;
+}
+
+/**
+ * Read one file into a document. Never throws: a file that cannot be loaded
+ * becomes a document with status `error` or `skipped` and a message that
+ * names the problem and the fix, so every input appears in the output.
+ */
+export async function loadFile(path: string): Promise<DistillDocument> {
+  const extension = extname(path).toLowerCase();
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    return failed(path, 'text', new LoadError(`cannot read file: ${(error as Error).message}`, { cause: error, code: 'E_READ', fix: 'check the path and its permissions' }));
+  }
+  const sniffed = sniffFormat(bytes);
+  const format = sniffed ?? formatsByExtension[extension];
+  if (bytes.length === 0) {
+    const doc = new DistillDocument({ id: path, source: path, format: format ?? 'text', text: '' });
+    doc.skip('empty file (0 bytes): nothing to distill', 'load:empty');
+    return doc;
+  }
+  if (!format) {
+    const doc = new DistillDocument({ id: path, source: path, text: '' });
+    doc.skip(
+      `unsupported file type${extension ? ` "${extension}"` : ' (no extension)'}: distill reads ${supportedExtensions.join(', ')}`,
+      'load:unsupported',
+    );
+    doc.messages.at(-1)!.fix = 'convert the file to one of those formats, or leave it out of the input folder';
+    return doc;
+  }
+  return loadBytes({ id: path, source: path, bytes, format });
+}
+
+/** Load a caller-supplied document (text or bytes) with the same rules as a file. */
+export async function loadInput(input: DocumentInput): Promise<DistillDocument> {
+  const source = input.source ?? input.id;
+  if (input.text !== undefined) {
+    const format = input.format ?? 'text';
+    if (format === 'pdf') return failed(source, format, new LoadError('a PDF must be given as `bytes`, not `text`', { fix: 'pass the file contents as a Uint8Array in `bytes`' }), input.id);
+    if (format === 'html' || format === 'email') return loadBytes({ ...input, source, bytes: new TextEncoder().encode(input.text), format });
+    return new DistillDocument({ id: input.id, source, format, text: input.text, metadata: input.metadata ?? {} });
+  }
+  if (input.bytes !== undefined) {
+    const format = input.format ?? sniffFormat(input.bytes) ?? 'text';
+    return loadBytes({ ...input, source, bytes: input.bytes, format });
+  }
+  return failed(source, input.format ?? 'text', new LoadError('the document has neither `text` nor `bytes`', { fix: 'give each document a `text` string or a `bytes` Uint8Array' }), input.id);
+}
+
+async function loadBytes(input: { id: string; source: string; bytes: Uint8Array; format: DocumentFormat; metadata?: Record<string, unknown> }): Promise<DistillDocument> {
+  const { id, source, bytes, format } = input;
+  const metadata: Record<string, unknown> = { ...input.metadata, bytes: bytes.length };
+  try {
+    if (format === 'pdf') {
+      const { text, pages } = await pdfToText(bytes);
+      return new DistillDocument({ id, source, format, text, metadata: { ...metadata, pages } });
+    }
+    if (looksBinary(bytes)) {
+      throw new LoadError(`binary content in a ${format} file`, {
+        code: 'E_BINARY',
+        fix: 'this does not look like text: check the file type, or leave it out of the input folder',
+      });
+    }
+    if (format === 'email') {
+      const { text, subject, attachments } = await emailToText(bytes);
+      return new DistillDocument({ id, source, format, text, metadata: { ...metadata, subject, attachments } });
+    }
+    const { text: decoded, lossy } = decodeText(bytes);
+    const doc =
+      format === 'html'
+        ? (() => {
+            const { text, title } = htmlToText(decoded);
+            return new DistillDocument({ id, source, format, text, metadata: { ...metadata, title } });
+          })()
+        : new DistillDocument({ id, source, format, text: decoded.replace(/\r\n?/g, '\n'), metadata });
+    if (lossy) doc.message('not valid UTF-8: decoded as Latin-1, some characters may be wrong', 'load:encoding', { fix: 'save the file as UTF-8' });
+    return doc;
+  } catch (error) {
+    const loadError = error instanceof DistillError ? error : new LoadError(`cannot load ${format}: ${(error as Error).message}`, { cause: error });
+    return failed(source, format, loadError, id);
+  }
+}
+
+function decodeText(bytes: Uint8Array): { text: string; lossy: boolean } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, ''), lossy: false };
+  } catch {
+    return { text: new TextDecoder('latin1').decode(bytes), lossy: true };
+  }
+}
+
+function failed(source: string, format: DocumentFormat, error: DistillError, id = source): DistillDocument {
+  const doc = new DistillDocument({ id, source, format, text: '' });
+  doc.fail(error.message, `load:${format}`, { code: error.code, ...(error.fix ? { fix: error.fix } : {}) });
+  return doc;
+}
