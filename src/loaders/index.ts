@@ -28,23 +28,23 @@ export interface DocumentInput {
  * becomes a document with status `error` or `skipped` and a message that
  * names the problem and the fix, so every input appears in the output.
  */
-export async function loadFile(path: string): Promise<DistillDocument> {
+export async function loadFile(path: string, id: string = path): Promise<DistillDocument> {
   const extension = extname(path).toLowerCase();
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (error) {
-    return failed(path, 'text', new LoadError(`cannot read file: ${(error as Error).message}`, { cause: error, code: 'E_READ', fix: 'check the path and its permissions' }));
+    return failed(path, 'text', new LoadError(`cannot read file: ${(error as Error).message}`, { cause: error, code: 'E_READ', fix: 'check the path and its permissions' }), id);
   }
   const sniffed = sniffFormat(bytes);
   const format = sniffed ?? formatsByExtension[extension];
   if (bytes.length === 0) {
-    const doc = new DistillDocument({ id: path, source: path, format: format ?? 'text', text: '' });
+    const doc = new DistillDocument({ id, source: path, format: format ?? 'text', text: '' });
     doc.skip('empty file (0 bytes): nothing to distill', 'load:empty');
     return doc;
   }
   if (!format) {
-    const doc = new DistillDocument({ id: path, source: path, text: '' });
+    const doc = new DistillDocument({ id, source: path, text: '' });
     doc.skip(
       `unsupported file type${extension ? ` "${extension}"` : ' (no extension)'}: distill reads ${supportedExtensions.join(', ')}`,
       'load:unsupported',
@@ -52,7 +52,7 @@ export async function loadFile(path: string): Promise<DistillDocument> {
     doc.messages.at(-1)!.fix = 'convert the file to one of those formats, or leave it out of the input folder';
     return doc;
   }
-  return loadBytes({ id: path, source: path, bytes, format });
+  return loadBytes({ id, source: path, bytes, format });
 }
 
 /** Load a caller-supplied document (text or bytes) with the same rules as a file. */

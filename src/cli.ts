@@ -1,0 +1,337 @@
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readConfig, type ConfigFile } from './config.js';
+import { DistillDocument } from './document.js';
+import { DistillError, UsageError } from './errors.js';
+import { walkFiles } from './loaders/index.js';
+import { createPipeline, type LocalStageName, type PipelineInput, type PipelineOptions } from './pipeline.js';
+import { formatUsd } from './pricing.js';
+import { version } from './package-root.js';
+import { ProgressLine } from './progress.js';
+import { formatSummary, percent, formatInt } from './report.js';
+import type { DistillRecord } from './record.js';
+import { RunSummary } from './summary.js';
+import { localStageNames } from '../stages/index.js';
+
+/**
+ * The CLI is a thin shell over the library (after vitest's node/cli): it
+ * parses flags, builds a pipeline, streams records out and prints the
+ * summary. Exit codes: 0 all documents ok or skipped, 1 some failed, 2 usage.
+ */
+
+
+export const mainHelp = `distill ${version}: cut what GPT-4o costs on documents.
+
+Documents go through cheap local stages (regex boilerplate filter, entity
+extraction, an in-process section classifier, task-aware section selection
+under an exact token budget); only what is left reaches the model. Every
+stage reports the tokens it removed and what that is worth.
+
+Usage:
+  distill run <paths...> --task <text> [options]   distil documents (and ask the model)
+  distill run - --task <text>                      read JSONL documents from stdin
+  distill <command> --help                         help for one command
+
+Commands:
+  run      run the pipeline over files, folders or stdin
+
+Options:
+  -h, --help     show help
+  -v, --version  show the version
+
+Run "distill run --help" to start.`;
+
+export const runHelp = `distill run <paths...> --task <text> [options]
+
+Reads every file under the given paths (txt, md, html, pdf, eml; folders are
+walked recursively, hidden files skipped), runs the local stages, and sends
+the distilled text with the task to the model. Without OPENAI_API_KEY, or
+with --dry-run, nothing is sent: each record shows the request that would go
+out and the summary what it would cost.
+
+Records (one JSON object per input file) go to --out, or to stdout when it is
+a pipe. The per-stage table and the summary go to stderr.
+
+Options:
+  --task <text>          what to ask about each document (required); section
+                         selection scores sections against it
+  --budget <tokens>      most tokens of each distilled document, counted
+                         exactly in o200k_base, never exceeded
+  --model <name>         chat model, for the request and the prices
+                         (default: gpt-4o)
+  --stages <list>        local stages to run, comma-separated, always in
+                         pipeline order (default: ${localStageNames.join(',')})
+  --out <file.jsonl>     write records here (default: stdout when piped)
+  --dry-run              send nothing; show the request and its cost
+  --concurrency <n>      documents in flight at once (default: 4)
+  --config <file.json>   options from a JSON file; flags override it
+  --disable-rule <name>  turn off a regex rule or family (repeatable), for
+                         example --disable-rule regex:web-share-links
+  --rules <list>         run only these regex rules or families
+  --classifier-model <m> a local model folder or a Hugging Face hub id
+                         (default: the model shipped in models/)
+  --allow-remote-models  let a hub id download (needs network)
+  --quiet                no summary on stderr
+
+Environment:
+  OPENAI_API_KEY         sends requests when set (unless --dry-run)
+  OPENAI_BASE_URL        an OpenAI-compatible endpoint (default: OpenAI)
+
+Exit codes: 0 every document ok or skipped; 1 some failed; 2 bad usage.
+
+Examples:
+  distill run fixtures/docs --task "Who is involved, and what figures are given?"
+  distill run mail/ --task "List every deadline" --budget 500 --out deadlines.jsonl
+  distill run report.pdf --task "Summarise the costs" --stages regex,sections --dry-run
+  printf '{"id":"a","text":"…"}\\n' | distill run - --task "Summarise" --dry-run`;
+
+const runFlags = {
+  task: { type: 'string' },
+  budget: { type: 'string' },
+  model: { type: 'string' },
+  stages: { type: 'string' },
+  out: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  concurrency: { type: 'string' },
+  config: { type: 'string' },
+  'disable-rule': { type: 'string', multiple: true },
+  rules: { type: 'string' },
+  'classifier-model': { type: 'string' },
+  'allow-remote-models': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo = (): CliIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
+
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      io.stderr.write(`${mainHelp}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '-v' || command === '--version') {
+      io.stdout.write(`${version}\n`);
+      return 0;
+    }
+    if (command === 'run') return await runCommand(rest, io);
+    throw new UsageError(`unknown command "${command}"`, { fix: 'run "distill --help" for the commands' });
+  } catch (error) {
+    return reportFatal(error, io);
+  }
+}
+
+function reportFatal(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError || (error instanceof TypeError && /^Expected `/.test(error.message))) {
+    io.stderr.write(`distill: ${error.message}\n${error instanceof DistillError && error.fix ? `  fix: ${error.fix}\n` : ''}`);
+    return 2;
+  }
+  if (error instanceof DistillError) {
+    io.stderr.write(`distill: ${error.message} [${error.code}]\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
+    return 1;
+  }
+  io.stderr.write(`distill: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: runFlags, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify .*$/s, ''), { fix: 'run "distill run --help" for the options' });
+  }
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  return number;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+/** Merge the config file and the flags into pipeline options; flags win. */
+export async function resolveRunOptions(values: ReturnType<typeof parse>['values'], env: NodeJS.ProcessEnv): Promise<{ options: PipelineOptions; dryRunReason?: string }> {
+  const config: ConfigFile = values.config ? await readConfig(values.config) : {};
+  const task = values.task ?? config.task;
+  if (!task || task.trim() === '') {
+    throw new UsageError('missing --task: distill needs to know what you will ask about each document', {
+      fix: 'add --task "…", for example --task "List every deadline and amount"',
+    });
+  }
+  const stages = list(values.stages) ?? config.stages;
+  for (const name of stages ?? []) {
+    if (!(localStageNames as readonly string[]).includes(name)) {
+      throw new UsageError(`unknown stage "${name}" in --stages`, { fix: `choose from ${localStageNames.join(', ')} (the llm stage always runs last)` });
+    }
+  }
+  const regex = { ...config.regex } as Record<string, unknown>;
+  if (values['disable-rule']) regex.disable = [...((regex.disable as string[] | undefined) ?? []), ...values['disable-rule']];
+  if (values.rules) regex.rules = list(values.rules);
+  const classify = { ...config.classify } as Record<string, unknown>;
+  if (values['classifier-model']) classify.model = values['classifier-model'];
+  if (values['allow-remote-models']) classify.allowRemoteModels = true;
+
+  const dryRunFlag = values['dry-run'] ?? config.dryRun ?? false;
+  const hasKey = Boolean(env.OPENAI_API_KEY);
+  const dryRun = dryRunFlag || !hasKey;
+  const budget = positiveInt('budget', values.budget) ?? config.budget;
+  const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
+  const model = values.model ?? config.model;
+  const options: PipelineOptions = {
+    task,
+    dryRun,
+    ...(budget === undefined ? {} : { budget }),
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(model === undefined ? {} : { model }),
+    ...(stages ? { stages: stages as LocalStageName[] } : {}),
+    ...(config.prices ? { prices: config.prices } : {}),
+    regex: regex as PipelineOptions['regex'] & object,
+    classify: classify as PipelineOptions['classify'] & object,
+    ...(config.entities ? { entities: config.entities } : {}),
+    ...(config.sections ? { sections: config.sections } : {}),
+    ...(config.llm ? { llmOptions: config.llm } : {}),
+  };
+  const dryRunReason = dryRunFlag ? '--dry-run was given' : hasKey ? undefined : 'OPENAI_API_KEY is not set';
+  return dryRunReason ? { options, dryRunReason } : { options };
+}
+
+async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    io.stderr.write(`${runHelp}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError('no input: give files or folders to read, or - for JSONL on stdin', { fix: 'for example: distill run fixtures/docs --task "…"' });
+  }
+  const fromStdin = positionals.includes('-');
+  if (fromStdin && positionals.length > 1) throw new UsageError('"-" (stdin) cannot be mixed with paths');
+  for (const path of positionals) {
+    if (path === '-') continue;
+    try {
+      await stat(path);
+    } catch {
+      throw new UsageError(`no such file or folder: ${path}`, { fix: 'check the path; folders are read recursively' });
+    }
+  }
+  const { options, dryRunReason } = await resolveRunOptions(values, io.env);
+  if (options.budget !== undefined && options.stages && !options.stages.includes('sections')) {
+    io.stderr.write('distill: note: --budget is enforced by the sections stage, which --stages leaves out; documents may exceed it.\n');
+  }
+
+  const progress = new ProgressLine(io.stderr);
+  const pipeline = createPipeline({
+    ...options,
+    onStage: (event) => {
+      progress.current = `${event.stage} ${event.doc.source}`;
+      progress.update();
+    },
+  });
+  const summary = new RunSummary();
+  const toTerminal = !values.out && Boolean(io.stdout.isTTY);
+  const sink = values.out ? createWriteStream(values.out) : io.stdout;
+  if (values.out) await once(sink, 'open');
+  if (!fromStdin && progress) countInputs(positionals).then((total) => (progress.total = total), () => {});
+
+  const inputs: AsyncIterable<PipelineInput> = fromStdin ? readJsonlInputs(io.stdin) : pathInputs(positionals);
+  const terminalRows: string[] = [];
+  try {
+    for await (const record of pipeline.run(inputs)) {
+      summary.add(record);
+      progress.done++;
+      if (record.status === 'ok') progress.ok++;
+      else if (record.status === 'error') progress.failed++;
+      else progress.skipped++;
+      progress.update();
+      if (toTerminal) terminalRows.push(terminalLine(record));
+      else if (!sink.write(`${JSON.stringify(record)}\n`)) await once(sink, 'drain');
+    }
+  } finally {
+    await pipeline.close();
+    progress.clear();
+    if (values.out) await new Promise<void>((resolve, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+
+  if (toTerminal) {
+    io.stdout.write(`${terminalRows.join('\n')}\n`);
+    io.stderr.write('(records not written: stdout is a terminal. Use --out records.jsonl, or pipe stdout, for the full JSONL records.)\n\n');
+  }
+  if (!values.quiet) {
+    io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
+    if (values.out) io.stderr.write(`Records: ${values.out}\n`);
+  }
+  return summary.statuses.error > 0 ? 1 : 0;
+}
+
+function terminalLine(record: DistillRecord): string {
+  const reduction = record.status === 'ok' ? ` ${formatInt(record.tokens.original)} → ${formatInt(record.tokens.distilled)} tokens (${percent(record.tokens.original - record.tokens.distilled, record.tokens.original)} removed), ${formatUsd(record.cost.distilledUsd)}` : '';
+  const reason = record.error ? `: ${record.error}` : '';
+  return `${record.status.padEnd(7)} ${record.source}${reduction}${reason}`;
+}
+
+async function* pathInputs(paths: string[]): AsyncGenerator<PipelineInput> {
+  for (const root of paths) for await (const path of walkFiles(root)) yield { path };
+}
+
+async function countInputs(paths: string[]): Promise<number> {
+  let total = 0;
+  for (const root of paths) for await (const _ of walkFiles(root)) total++;
+  return total;
+}
+
+/**
+ * Stdin JSONL: one `{id, text}` or `{id, path}` per line. A bad line becomes
+ * an error record named after its line number, so no input is lost silently.
+ */
+export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGenerator<PipelineInput> {
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let number = 0;
+  for await (const line of lines) {
+    number++;
+    if (line.trim() === '') continue;
+    const source = `stdin:${number}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      yield invalidLine(source, `line ${number} is not valid JSON: ${(error as Error).message}`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      yield invalidLine(source, `line ${number} must be a JSON object like {"id": "a", "text": "…"}`);
+      continue;
+    }
+    const item = value as Record<string, unknown>;
+    const id = typeof item.id === 'string' || typeof item.id === 'number' ? String(item.id) : source;
+    if (typeof item.path === 'string') yield { path: item.path, id };
+    else if (typeof item.text === 'string') {
+      yield {
+        id,
+        text: item.text,
+        ...(typeof item.format === 'string' ? { format: item.format as never } : {}),
+        ...(typeof item.metadata === 'object' && item.metadata !== null ? { metadata: item.metadata as Record<string, unknown> } : {}),
+      };
+    } else yield invalidLine(id, `line ${number} has neither "text" nor "path"`);
+  }
+}
+
+function invalidLine(source: string, reason: string): DistillDocument {
+  const doc = new DistillDocument({ id: source, source, text: '' });
+  doc.fail(reason, 'load:jsonl', { fix: 'give one JSON object per line: {"id": "a", "text": "…"} or {"id": "b", "path": "file.pdf"}' });
+  return doc;
+}

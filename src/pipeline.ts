@@ -1,0 +1,140 @@
+import { DistillDocument } from './document.js';
+import { invalidOption } from './errors.js';
+import { loadFile, loadInput, type DocumentInput } from './loaders/index.js';
+import type { ModelPrice } from './pricing.js';
+import { toRecord, type DistillRecord } from './record.js';
+import { runDocuments, runStages, type StageEvent } from './runner.js';
+import type { Stage, StageContext } from './stage.js';
+import { o200k, type Tokenizer } from './tokens.js';
+import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
+
+export type LocalStageName = (typeof localStageNames)[number];
+
+/** A file to read, by path; `id` defaults to the path. */
+export interface PathInput {
+  path: string;
+  id?: string;
+}
+
+/** What `run` and `process` accept: in-memory text or bytes, a file path, or a document already built. */
+export type PipelineInput = DocumentInput | PathInput | DistillDocument;
+
+/**
+ * The options of the CLI and the config file, as one typed object.
+ * @example
+ * const pipeline = createPipeline({ task: 'What did it cost?', budget: 500, dryRun: true });
+ */
+export interface PipelineOptions {
+  /** The instruction for GPT-4o; section selection scores against it too. */
+  task: string;
+  /** Token budget of each distilled document (o200k, exact, never exceeded). */
+  budget?: number;
+  /** @default 'gpt-4o' */
+  model?: string;
+  /** The local stages to run, always in pipeline order. @default ['regex', 'entities', 'classify', 'sections'] */
+  stages?: readonly LocalStageName[];
+  /** Run the LLM stage after the local ones. With no API key it runs dry. @default true */
+  llm?: boolean;
+  /** Show the request that would be sent, send nothing. @default false */
+  dryRun?: boolean;
+  /** Documents in flight at once. @default 4 */
+  concurrency?: number;
+  /** Per-million-token prices that override or extend the built-in table. */
+  prices?: Record<string, ModelPrice>;
+  /** @default o200k_base (tiktoken) */
+  tokenizer?: Tokenizer;
+  regex?: StageOptionsMap['regex'];
+  entities?: StageOptionsMap['entities'];
+  classify?: StageOptionsMap['classify'];
+  sections?: StageOptionsMap['sections'];
+  llmOptions?: StageOptionsMap['llm'];
+  /** Called after every stage of every document. */
+  onStage?: (event: StageEvent) => void;
+}
+
+export interface Pipeline {
+  readonly stages: readonly Stage[];
+  readonly context: StageContext;
+  /** Stream records for any number of documents, in input order, with bounded memory. */
+  run(inputs: Iterable<PipelineInput> | AsyncIterable<PipelineInput>): AsyncGenerator<DistillRecord>;
+  /** Distil one document. */
+  process(input: PipelineInput): Promise<DistillRecord>;
+  /** Load an input into a document (never throws: a bad input becomes an `error` document). */
+  load(input: PipelineInput): Promise<DistillDocument>;
+  /** The record of a document that has been through the stages. */
+  record(doc: DistillDocument): DistillRecord;
+  /** Release workers, models and connections. */
+  close(): Promise<void>;
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  validate(options);
+  const model = options.model ?? 'gpt-4o';
+  const tokenizer = options.tokenizer ?? o200k;
+  const context: StageContext = {
+    task: options.task,
+    model,
+    tokenizer,
+    ...(options.budget === undefined ? {} : { budget: options.budget }),
+  };
+  const chosen = new Set<StageName>(options.stages ?? localStageNames);
+  const names: StageName[] = localStageNames.filter((name) => chosen.has(name));
+  if (options.llm ?? true) names.push('llm');
+  const stages = names.map((name) => {
+    if (name === 'llm') {
+      return createStage('llm', { ...options.llmOptions, model, ...(options.dryRun ? { dryRun: true } : {}), ...(options.prices ? { prices: options.prices } : {}) });
+    }
+    return createStage(name, options[name]);
+  });
+  const runOptions = {
+    stages,
+    context,
+    concurrency: options.concurrency ?? 4,
+    ...(options.onStage ? { onStage: options.onStage } : {}),
+  };
+  const recordOptions = { task: options.task, model, tokenizer, ...(options.prices ? { prices: options.prices } : {}) };
+  const record = (doc: DistillDocument) => toRecord(doc, recordOptions);
+
+  return {
+    stages,
+    context,
+    load,
+    record,
+    async *run(inputs) {
+      for await (const doc of runDocuments(inputs, load, runOptions)) yield record(doc);
+    },
+    async process(input) {
+      return record(await runStages(await load(input), runOptions));
+    },
+    async close() {
+      await Promise.all(stages.map((stage) => stage.close?.()));
+    },
+  };
+}
+
+async function load(input: PipelineInput): Promise<DistillDocument> {
+  if (input instanceof DistillDocument) return input;
+  if ('path' in input && typeof input.path === 'string') {
+    return loadFile(input.path, input.id ?? input.path);
+  }
+  return loadInput(input as DocumentInput);
+}
+
+function validate(options: PipelineOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  if (typeof options.task !== 'string' || options.task.trim() === '') throw invalidOption('task', 'a non-empty string', options.task);
+  if (options.budget !== undefined && (!Number.isInteger(options.budget) || options.budget < 1)) {
+    throw invalidOption('budget', 'a positive integer', options.budget);
+  }
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+    throw invalidOption('concurrency', 'a positive integer', options.concurrency);
+  }
+  if (options.stages !== undefined) {
+    if (!Array.isArray(options.stages)) throw invalidOption('stages', `an array of ${localStageNames.join(', ')}`, options.stages);
+    for (const name of options.stages) {
+      if (!(localStageNames as readonly string[]).includes(name)) {
+        throw invalidOption('stages', `a list of ${localStageNames.join(', ')}`, options.stages);
+      }
+    }
+  }
+}

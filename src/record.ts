@@ -1,0 +1,81 @@
+import type { DistillDocument, DocumentFormat, DocumentMessage, DocumentStatus, Entity, StageMetric } from './document.js';
+import { costOf, type ModelPrice } from './pricing.js';
+import { buildMessages, countPromptTokens } from './prompt.js';
+import type { Tokenizer } from './tokens.js';
+
+/**
+ * The JSONL record of one input. Other tools read these fields, so they are
+ * stable: add fields, never rename or remove them.
+ */
+export interface DistillRecord {
+  id: string;
+  source: string;
+  format: DocumentFormat;
+  status: DocumentStatus;
+  /** Why the document is not ok: the first fatal message, or the skip reason. */
+  error?: string;
+  /** What the user can do about `error`. */
+  fix?: string;
+  messages: DocumentMessage[];
+  stages: StageMetric[];
+  /** The text that is, or would be, sent as the document. */
+  distilled: string;
+  tokens: { original: number; distilled: number };
+  /** Prompt cost of sending the original document against the distilled one, same prompt around both. */
+  cost: { model: string; originalUsd: number | null; distilledUsd: number | null; originalPromptTokens: number; distilledPromptTokens: number };
+  entities?: Entity[];
+  entityDigest?: unknown;
+  labels?: unknown;
+  classification?: unknown;
+  selection?: unknown;
+  request?: unknown;
+  response?: string;
+  usage?: unknown;
+  llm?: unknown;
+  metadata?: Record<string, unknown>;
+}
+
+/** Data keys stages leave on the document that belong in the record. */
+const recordedData = ['entities', 'entityDigest', 'labels', 'classification', 'selection', 'request', 'response', 'usage', 'llm'] as const;
+
+export interface RecordOptions {
+  task: string;
+  model: string;
+  tokenizer: Tokenizer;
+  prices?: Record<string, ModelPrice>;
+}
+
+export function toRecord(doc: DistillDocument, options: RecordOptions): DistillRecord {
+  const { tokenizer, model, task } = options;
+  const distilled = doc.status === 'ok' ? doc.value : '';
+  const problem = doc.messages.find((message) => message.fatal) ?? (doc.status === 'skipped' ? doc.messages.at(-1) : undefined);
+  const original = doc.original.length > 0 ? tokenizer.count(doc.original) : 0;
+  const distilledTokens = doc.stages.at(-1)?.tokensOut ?? tokenizer.count(distilled);
+  const originalPromptTokens = countPromptTokens(buildMessages(task, doc.original, doc.source), tokenizer);
+  const distilledPromptTokens = countPromptTokens(buildMessages(task, distilled, doc.source), tokenizer);
+  const pricing = options.prices ? { prices: options.prices } : {};
+  const record: DistillRecord = {
+    id: doc.id,
+    source: doc.source,
+    format: doc.format,
+    status: doc.status,
+    ...(problem ? { error: problem.reason, ...(problem.fix ? { fix: problem.fix } : {}) } : {}),
+    messages: doc.messages,
+    stages: doc.stages,
+    distilled,
+    tokens: { original, distilled: doc.status === 'ok' ? distilledTokens : 0 },
+    cost: {
+      model,
+      originalUsd: costOf(model, { promptTokens: originalPromptTokens }, pricing),
+      distilledUsd: costOf(model, { promptTokens: distilledPromptTokens }, pricing),
+      originalPromptTokens,
+      distilledPromptTokens,
+    },
+  };
+  for (const key of recordedData) {
+    const value = doc.data[key];
+    if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (Object.keys(doc.metadata).length > 0) record.metadata = doc.metadata;
+  return record;
+}

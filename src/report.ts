@@ -1,0 +1,83 @@
+import { formatUsd } from './pricing.js';
+import type { RunSummary } from './summary.js';
+
+/** Plain-text tables for the terminal: what each stage removed, and what it is worth. */
+
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number> = new Set()): string {
+  const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => (row[index] ?? '').length)));
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, index) => (rightAligned.has(index) ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+export const formatInt = (value: number) => Math.round(value).toLocaleString('en-US');
+
+export function percent(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+export interface ReportOptions {
+  dryRun: boolean;
+  /** Why it was a dry run, in the user's terms. */
+  dryRunReason?: string;
+  /** Lines the LLM stage adds (spent, cache savings, routing). */
+  llmLines?: string[];
+  /** How many rules per stage to list. @default 8 */
+  topRules?: number;
+}
+
+export function formatSummary(summary: RunSummary, options: ReportOptions): string {
+  const out: string[] = [];
+  const first = [...summary.stages.values()][0];
+  const base = first?.tokensIn ?? 0;
+  const rows = [...summary.stages.values()].map((stage) => [
+    stage.stage,
+    formatInt(stage.documents),
+    formatInt(stage.tokensIn),
+    formatInt(stage.tokensOut),
+    percent(stage.tokensIn - stage.tokensOut, stage.tokensIn),
+    percent(base - stage.tokensOut, base),
+    formatMs(stage.ms),
+  ]);
+  out.push(formatTable(['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'time'], rows, new Set([1, 2, 3, 4, 5, 6])));
+
+  const ruleRows: string[][] = [];
+  for (const stage of summary.stages.values()) {
+    const rules = [...stage.rules.entries()].sort((a, b) => b[1].tokensRemoved - a[1].tokensRemoved).slice(0, options.topRules ?? 8);
+    for (const [rule, totals] of rules) ruleRows.push([rule, formatInt(totals.hits), formatInt(totals.tokensRemoved), percent(totals.tokensRemoved, stage.tokensIn)]);
+  }
+  if (ruleRows.length > 0) {
+    out.push('', 'What paid (tokens removed by rule; turn one off with --disable-rule <name>):');
+    out.push(formatTable(['rule', 'hits', 'tokens', 'of stage input'], ruleRows, new Set([1, 2, 3])));
+  }
+
+  const model = summary.model || 'gpt-4o';
+  out.push('');
+  out.push(
+    `Tokens: ${formatInt(summary.tokensOriginal)} as loaded → ${formatInt(summary.tokensDistilled)} distilled (${percent(summary.tokensOriginal - summary.tokensDistilled, summary.tokensOriginal)} removed).`,
+  );
+  const saved = summary.originalUsd !== null && summary.distilledUsd !== null ? summary.originalUsd - summary.distilledUsd : null;
+  out.push(
+    `${model} prompt cost: original ${formatUsd(summary.originalUsd)}, distilled ${formatUsd(summary.distilledUsd)}` +
+      (saved === null ? ' (no price known for this model: set one under "prices" in the config file).' : `, saving ${formatUsd(saved)}.`),
+  );
+  for (const line of options.llmLines ?? []) out.push(line);
+  if (options.dryRun) {
+    out.push(`DRY RUN: nothing was sent to ${model}${options.dryRunReason ? ` (${options.dryRunReason})` : ''}. Each record's "request" shows what would be sent.`);
+  }
+  const { ok, skipped, error } = summary.statuses;
+  const seconds = summary.elapsedMs / 1000;
+  out.push(`${formatInt(summary.documents)} documents: ${ok} ok, ${skipped} skipped, ${error} error, in ${seconds.toFixed(1)} s.`);
+  for (const failure of summary.failures.slice(0, 20)) {
+    out.push(`  ${failure.status}: ${failure.source}: ${failure.error}${failure.fix ? `\n      fix: ${failure.fix}` : ''}`);
+  }
+  if (summary.failures.length > 20) out.push(`  … and ${summary.failures.length - 20} more (see the records' "error" field).`);
+  return out.join('\n');
+}

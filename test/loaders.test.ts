@@ -1,0 +1,119 @@
+import { mkdtemp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadFile, loadInput, sniffFormat, walkFiles } from '../src/loaders/index.js';
+import { htmlToText } from '../src/loaders/html.js';
+import { countTokens } from '../src/tokens.js';
+
+const docs = new URL('../fixtures/docs/', import.meta.url).pathname;
+
+describe('loaders', () => {
+  it('loads an email as every header line and the chosen body, decoded', async () => {
+    const doc = await loadFile(join(docs, 'email/forteana-reply.eml'));
+    expect(doc.status).toBe('ok');
+    expect(doc.format).toBe('email');
+    const raw = await readFile(join(docs, 'email/forteana-reply.eml'), 'latin1');
+    const headerCount = raw.slice(0, raw.indexOf('\n\n')).split('\n').filter((line) => /^[\w-]+:/.test(line)).length;
+    const [headerBlock] = doc.value.split('\n\n');
+    expect(headerBlock!.split('\n').length).toBe(headerCount);
+    expect(doc.value).toMatch(/^Subject: /m);
+    expect(doc.value).toContain('Stewart Smith');
+  });
+
+  it('prefers text/plain over text/html in multipart/alternative', async () => {
+    const mime = [
+      'From: Ann <ann@example.org>',
+      'To: bob@example.org',
+      'Subject: =?utf-8?q?Caf=C3=A9_budget?=',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/alternative; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'The caf=C3=A9 budget is $4,200.',
+      '--b1',
+      'Content-Type: text/html; charset=utf-8',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('<p>HTML ONLY VERSION</p>').toString('base64'),
+      '--b1--',
+      '',
+    ].join('\r\n');
+    const doc = await loadInput({ id: 'mime', bytes: new TextEncoder().encode(mime) });
+    expect(doc.format).toBe('email');
+    expect(doc.value).toContain('Subject: Café budget');
+    expect(doc.value).toContain('The café budget is $4,200.');
+    expect(doc.value).not.toContain('HTML ONLY');
+  });
+
+  it('keeps PDF page boundaries as form feeds', async () => {
+    const doc = await loadFile(join(docs, 'manuals/shared-mime-info-spec.pdf'));
+    expect(doc.status).toBe('ok');
+    expect(doc.metadata.pages).toBe(17);
+    expect(doc.value.split('\f')).toHaveLength(17);
+  });
+
+  it('turns HTML into Markdown-like text with a parser, dropping scripts', () => {
+    const { text, title } = htmlToText(
+      '<html><head><title>T</title><style>p{}</style></head><body><h2>Costs &amp; dates</h2><script>var x = "<p>no</p>";</script><ul><li>one</li><li>two</li></ul><p>Due <b>3 May</b>.</p></body></html>',
+    );
+    expect(title).toBe('T');
+    expect(text).toBe('## Costs & dates\n\n- one\n- two\n\nDue 3 May.');
+  });
+
+  it('counts tokens.original on the text as loaded', async () => {
+    const doc = await loadFile(join(docs, 'manuals/systemd-distro-porting.md'));
+    expect(doc.original).toBe(await readFile(join(docs, 'manuals/systemd-distro-porting.md'), 'utf8'));
+    expect(countTokens(doc.original)).toBeGreaterThan(500);
+  });
+
+  it.each([
+    ['%PDF-1.4\n', 'pdf'],
+    ['<!DOCTYPE html><html>', 'html'],
+    ['Received: from x\nFrom: a@b.c\nSubject: hi\n\nbody', 'email'],
+    ['Just some words: here.', undefined],
+  ])('sniffs %j as %s', (head, format) => {
+    expect(sniffFormat(new TextEncoder().encode(head))).toBe(format);
+  });
+
+  it('gives every bad file a record with a clear message', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'distill-bad-'));
+    const pdf = await readFile(join(docs, 'manuals/shared-mime-info-spec.pdf'));
+    await writeFile(join(folder, 'corrupt.pdf'), pdf.subarray(0, 3000));
+    await writeFile(join(folder, 'empty.txt'), '');
+    await writeFile(join(folder, 'binary.txt'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3, 0, 255, 254]));
+    await writeFile(join(folder, 'slides.pptx'), 'PK\u0003\u0004 not really');
+    const results = new Map<string, Awaited<ReturnType<typeof loadFile>>>();
+    for await (const path of walkFiles(folder)) results.set(path.slice(folder.length + 1), await loadFile(path));
+    expect([...results.keys()].sort()).toEqual(['binary.txt', 'corrupt.pdf', 'empty.txt', 'slides.pptx']);
+    expect(results.get('corrupt.pdf')!.status).toBe('error');
+    expect(results.get('corrupt.pdf')!.messages[0]!.reason).toMatch(/cannot parse PDF/);
+    expect(results.get('empty.txt')!.status).toBe('skipped');
+    expect(results.get('empty.txt')!.messages[0]!.reason).toMatch(/empty file/);
+    expect(results.get('binary.txt')!.status).toBe('error');
+    expect(results.get('binary.txt')!.messages[0]!.reason).toMatch(/binary/);
+    expect(results.get('slides.pptx')!.status).toBe('skipped');
+    expect(results.get('slides.pptx')!.messages[0]!.reason).toMatch(/unsupported file type ".pptx"/);
+    for (const doc of results.values()) expect(doc.source.startsWith(folder)).toBe(true);
+  });
+
+  it('walks recursively, skips hidden entries and never follows a link out of the root', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'distill-outside-'));
+    await writeFile(join(outside, 'secret.txt'), 'outside');
+    const root = await mkdtemp(join(tmpdir(), 'distill-root-'));
+    await mkdir(join(root, 'a/b'), { recursive: true });
+    await writeFile(join(root, 'a/b/deep.txt'), 'deep');
+    await writeFile(join(root, '.hidden.txt'), 'hidden');
+    await mkdir(join(root, '.git'));
+    await writeFile(join(root, '.git/config'), 'x');
+    await symlink(outside, join(root, 'escape'));
+    await symlink(join(root, 'a'), join(root, 'loop'));
+    await writeFile(join(root, 'top.md'), '# top');
+    const seen: string[] = [];
+    for await (const path of walkFiles(root)) seen.push(path.slice(root.length + 1));
+    expect(seen).toEqual(['a/b/deep.txt', 'top.md']);
+  });
+});
