@@ -1,0 +1,42 @@
+/**
+ * distill's public API. Only re-exports live here; a test pins the list.
+ */
+export { createPipeline } from './pipeline.js';
+export type { LocalStageName, Pipeline, PipelineInput, PipelineOptions, PathInput } from './pipeline.js';
+export { DistillDocument } from './document.js';
+export type {
+  DataMap,
+  DocumentFormat,
+  DocumentInit,
+  DocumentMessage,
+  DocumentStatus,
+  Entity,
+  RuleSaving,
+  Section,
+  SectionLabel,
+  StageMetric,
+} from './document.js';
+export type { Stage, StageContext, StageFactory } from './stage.js';
+export type { DistillRecord } from './record.js';
+export type { StageEvent } from './runner.js';
+export { loadFile, loadInput, walkFiles, type DocumentInput } from './loaders/index.js';
+export { countTokens, o200k, type Tokenizer } from './tokens.js';
+export { costOf, defaultPrices, priceOf, type ModelPrice, type Usage } from './pricing.js';
+export { sectionize, sectionsOf, setSections } from './sections.js';
+export { ApiError, DistillError, LoadError, ModelLoadError, StageError, UsageError } from './errors.js';
+export {
+  callModel,
+  classifySections,
+  createStage,
+  extractEntities,
+  filterBoilerplate,
+  selectSections,
+  stageNames,
+  type CallModelOptions,
+  type ClassifySectionsOptions,
+  type ExtractEntitiesOptions,
+  type FilterBoilerplateOptions,
+  type SelectSectionsOptions,
+  type StageName,
+  type StageOptionsMap,
+} from '../stages/index.js';
