@@ -1,0 +1,75 @@
+/**
+ * Baselines for budgeted distillation, under exactly the same budget and
+ * tokenizer as our stage, so benches compare like with like:
+ * - head truncation: the first `budget` o200k tokens;
+ * - LangChain.js: `RecursiveCharacterTextSplitter` chunks ranked by
+ *   `BM25Retriever` for the task, the best chunks kept until the budget is full.
+ */
+import { BM25Retriever } from '@langchain/community/retrievers/bm25';
+import { Document } from '@langchain/core/documents';
+import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
+import { o200k, type Tokenizer } from '../src/tokens.js';
+
+/** The first `budget` tokens of `text`; a multi-byte character cut in half is dropped, so the result re-counts within budget. */
+export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k): string {
+  const tokens = tokenizer.encode(text);
+  if (tokens.length <= budget) return text;
+  for (let length = budget; length > 0; length--) {
+    const head = tokenizer.decode(tokens.slice(0, length)).replace(/\uFFFD+$/, '');
+    if (tokenizer.count(head) <= budget) return head;
+  }
+  return '';
+}
+
+export interface LangChainBm25Options {
+  /** Chunk size in o200k tokens (the splitter's `lengthFunction` is the tokenizer). @default 128 */
+  chunkSize?: number;
+  /** @default 16 */
+  chunkOverlap?: number;
+  tokenizer?: Tokenizer;
+}
+
+/** LangChain.js chunks of `text`, ranked best first by BM25Retriever for `task`. Split once, pack at many budgets. */
+export async function langchainRank(text: string, task: string, options: LangChainBm25Options = {}): Promise<string[]> {
+  const tokenizer = options.tokenizer ?? o200k;
+  const splitter = new RecursiveCharacterTextSplitter({
+    chunkSize: options.chunkSize ?? 128,
+    chunkOverlap: options.chunkOverlap ?? 16,
+    lengthFunction: (chunk: string) => tokenizer.count(chunk),
+  });
+  const chunks = await splitter.splitText(text);
+  if (chunks.length === 0) return [];
+  const retriever = BM25Retriever.fromDocuments(
+    chunks.map((chunk, index) => new Document({ pageContent: chunk, metadata: { index } })),
+    { k: chunks.length },
+  );
+  return (await retriever.invoke(task)).map((chunk) => chunk.pageContent);
+}
+
+/** Ranked chunks kept best first while the joined text (blank line between chunks, as a RAG prompt would) fits `budget`. */
+export function packChunks(ranked: readonly string[], budget: number, tokenizer: Tokenizer = o200k): string {
+  const kept: string[] = [];
+  let used = 0;
+  for (const chunk of ranked) {
+    const cost = tokenizer.count(chunk) + (kept.length > 0 ? 1 : 0);
+    if (used + cost > budget) continue;
+    kept.push(chunk);
+    used += cost;
+  }
+  let result = kept.join('\n\n');
+  // Joins can merge tokens either way: recount and drop the weakest until the exact count fits.
+  while (kept.length > 0 && tokenizer.count(result) > budget) {
+    kept.pop();
+    result = kept.join('\n\n');
+  }
+  return result;
+}
+
+/**
+ * LangChain.js retrieval under a budget: `RecursiveCharacterTextSplitter`
+ * chunks (sized in o200k tokens) ranked by `BM25Retriever` against the
+ * task, the best kept until the budget is full.
+ */
+export async function langchainBm25(text: string, task: string, budget: number, options: LangChainBm25Options = {}): Promise<string> {
+  return packChunks(await langchainRank(text, task, options), budget, options.tokenizer ?? o200k);
+}

@@ -1,0 +1,56 @@
+import { stemmer } from 'stemmer';
+
+/**
+ * Text to index terms for lexical scoring: case-folded, diacritics folded
+ * ("Röntgen" matches "Rontgen"), stop words out, Porter-stemmed. Numbers stay
+ * as they are, because a year or an amount in the task is a strong cue.
+ */
+
+/** English function words: they match everything, so they would only add noise to BM25. */
+export const stopWords: ReadonlySet<string> = new Set(
+  (
+    'a about above after again against all also am an and any are as at be because been before being below between both but by ' +
+    'can could did do does doing down during each few for from further had has have having he her here hers herself him himself ' +
+    'his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other our ours ' +
+    'ourselves out over own same she should so some such than that the their theirs them themselves then there these they this ' +
+    'those through to too under until up very was we were what when where which while who whom whose why will with would you ' +
+    'your yours yourself yourselves s t don shall may might must us one ones get got let lets upon yet within without via per ' +
+    'etc ie eg please tell give find list name named show explain describe summarize summarise summary document documents text ' +
+    'according many much does did'
+  ).split(' '),
+);
+
+const word = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu;
+
+/** Case- and diacritic-folded words of `text`, in order, with nothing removed (for shingles and verbatim checks). */
+export function words(text: string): string[] {
+  const folded = fold(text);
+  return folded.match(word) ?? [];
+}
+
+/** Index terms: folded words minus stop words, stemmed. */
+export function terms(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of words(text)) {
+    const token = raw.replace(/['’]s$/, '').replace(/['’]/g, '');
+    if (token.length === 0 || stopWords.has(token)) continue;
+    out.push(/^\d/.test(token) ? token : stemmer(token));
+  }
+  return out;
+}
+
+const cache = new Map<string, string>();
+
+/** Lower case without diacritics; memoised per distinct input because tasks repeat. */
+export function fold(text: string): string {
+  if (text.length < 64) {
+    const hit = cache.get(text);
+    if (hit !== undefined) return hit;
+  }
+  const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  if (text.length < 64) {
+    if (cache.size > 10_000) cache.clear();
+    cache.set(text, folded);
+  }
+  return folded;
+}

@@ -1,0 +1,222 @@
+import type { Entity, SectionLabel } from '../../src/document.js';
+import { fold, terms } from './analyze.js';
+import type { Outline, Unit } from './units.js';
+
+/**
+ * How much each unit is worth to the task. Lexical BM25 (the task is the
+ * query) over sentences, plus the BM25 of the sentence's whole section (the
+ * answer sentence often does not repeat the question's words, its
+ * neighbours do), plus its headings; then multipliers for the entity types
+ * and names the task asks for and for the classifier's label.
+ */
+export interface ScoreWeights {
+  /** Weight of the section's BM25 added to each of its sentences. @default 0.6 */
+  context: number;
+  /** Weight of the best neighbouring sentence's BM25. @default 0.3 */
+  neighbour: number;
+  /** Weight of the heading path's BM25. @default 0.6 */
+  heading: number;
+  /** Multiplier bonus when a unit holds an entity of a type the task asks for. @default 0.3 */
+  entity: number;
+  /** Multiplier bonus per task name found verbatim (as a phrase) in the unit. @default 0.3 */
+  name: number;
+}
+
+export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3 };
+
+/** Labels a classifier gives to text nobody asks about; their sections are down-weighted by the label's score. */
+const noiseLabel = /noise|legal|disclaim|navigation|nav|menu|footer|header|signature|quoted|quote|reference|bibliograph|boilerplate|advert|\bads?\b|cookie|spam|unsubscribe|toc|table.of.contents/i;
+
+/** Heading titles whose sections are rarely what a task is after. */
+const noiseHeading = /^(references|bibliography|works cited|notes|footnotes|acknowledge?ments?|see also|external links|further reading|navigation|contents|table of contents|copyright|legal|disclaimer|privacy|cookies?)\b/i;
+
+export interface ScoreInput {
+  outline: Outline;
+  task: string;
+  wants: { types: readonly Entity['type'][]; names: readonly string[] };
+  entities: readonly Entity[] | undefined;
+  labels: Readonly<Record<string, SectionLabel>> | undefined;
+  labelWeights: Readonly<Record<string, number>>;
+  weights: ScoreWeights;
+}
+
+const k1 = 1.2;
+const b = 0.75;
+
+/** Scores every unit in place; returns whether the task matched anything lexically (else scores are centrality). */
+export function scoreUnits(input: ScoreInput): { lexical: boolean } {
+  const { outline, weights } = input;
+  const query = [...new Set(terms(input.task))];
+  const all = outline.units.flat();
+  if (all.length === 0) return { lexical: false };
+
+  // Sentence-level BM25, with document frequencies over the units.
+  const unitIdf = idf(query, all.map((unit) => unit.terms));
+  const averageUnit = average(all.map((unit) => unit.terms.length));
+  const sentence = new Map<Unit, number>();
+  for (const unit of all) sentence.set(unit, bm25(query, unit.terms, unitIdf, averageUnit));
+
+  // Section-level BM25, with frequencies over sections, so a topical section lifts all its sentences.
+  const sectionTerms = outline.units.map((units) => units.flatMap((unit) => unit.terms));
+  const bodies = sectionTerms.filter((_, index) => outline.units[index]!.length > 0);
+  const sectionIdf = idf(query, bodies);
+  const averageSection = average(bodies.map((body) => body.length));
+  const headingTerms = outline.sections.map((section) => (section.kind === 'heading' ? terms(section.text) : []));
+
+  const entityTypes = entityTypesByUnit(input, all);
+  const foldedNames = input.wants.names.map((name) => fold(name)).filter((name) => name.length > 1);
+  const wanted = new Set(input.wants.types);
+
+  let lexical = false;
+  for (let index = 0; index < outline.units.length; index++) {
+    const units = outline.units[index]!;
+    if (units.length === 0) continue;
+    const section = outline.sections[index]!;
+    const context = bm25(query, sectionTerms[index]!, sectionIdf, averageSection);
+    const path = outline.ancestors[index]!;
+    const heading = bm25(query, path.flatMap((ancestor) => headingTerms[ancestor]!), sectionIdf, Math.max(4, averageSection / 8));
+    let multiplier = labelMultiplier(input, section.id);
+    if (path.some((ancestor) => noiseHeading.test(titleOf(outline.sections[ancestor]!.text)))) multiplier *= 0.5;
+
+    for (const unit of units) {
+      const own = sentence.get(unit)!;
+      const before = units[unit.position - 1];
+      const after = units[unit.position + 1];
+      const neighbour = Math.max(before ? sentence.get(before)! : 0, after ? sentence.get(after)! : 0);
+      let score = own + weights.context * context + weights.neighbour * neighbour + weights.heading * heading;
+      if (score > 0) lexical = true;
+      const types = entityTypes.get(unit);
+      if (types && [...types].some((type) => wanted.has(type))) score *= 1 + weights.entity;
+      if (foldedNames.length > 0) {
+        const text = fold(unit.text);
+        const hits = foldedNames.filter((name) => text.includes(name)).length;
+        score *= 1 + weights.name * Math.min(hits, 2);
+      }
+      unit.score = score * multiplier;
+    }
+  }
+
+  if (!lexical) centrality(outline, all);
+  return { lexical };
+}
+
+function titleOf(headingText: string): string {
+  return headingText.split('\n', 1)[0]!.replace(/^#+\s*/, '').replace(/^[\d.]+\s+/, '').trim();
+}
+
+function labelMultiplier(input: ScoreInput, sectionId: string): number {
+  const label = input.labels?.[sectionId];
+  if (!label) return 1;
+  const explicit = input.labelWeights[label.label];
+  if (explicit !== undefined) return explicit;
+  // The more sure the classifier is that this is noise, the less the section is worth, but never nothing: it may be wrong.
+  return noiseLabel.test(label.label) ? Math.max(0.1, 1 - 0.8 * clamp(label.score)) : 1;
+}
+
+/**
+ * With no lexical match (a generic task such as "summarise"), rank by how
+ * central a unit is to the document: its terms' document frequency, with
+ * section leads first. Small scores, so they never outrank a real match.
+ */
+function centrality(outline: Outline, all: Unit[]): void {
+  const frequency = new Map<string, number>();
+  for (const unit of all) for (const term of new Set(unit.terms)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
+  const total = all.length;
+  let order = 0;
+  for (const units of outline.units) {
+    for (const unit of units) {
+      const unique = new Set(unit.terms);
+      let sum = 0;
+      for (const term of unique) {
+        const count = frequency.get(term) ?? 0;
+        // Terms in one unit only are names of passing details; in every unit, filler.
+        if (count > 1 && count < total) sum += Math.log(1 + count);
+      }
+      const lead = unit.position === 0 ? 1.3 : 1;
+      const early = 1 + 0.2 * (1 - order++ / Math.max(1, total));
+      unit.score = (1e-3 * lead * early * sum) / Math.sqrt(1 + unique.size);
+    }
+  }
+}
+
+function entityTypesByUnit(input: ScoreInput, all: Unit[]): Map<Unit, Set<Entity['type']>> {
+  const byUnit = new Map<Unit, Set<Entity['type']>>();
+  if (input.wants.types.length === 0) return byUnit;
+  if (input.entities) {
+    const bySection = new Map<string, Entity[]>();
+    for (const entity of input.entities) {
+      const list = bySection.get(entity.section);
+      if (list) list.push(entity);
+      else bySection.set(entity.section, [entity]);
+    }
+    for (const unit of all) {
+      const entities = bySection.get(input.outline.sections[unit.section]!.id);
+      if (!entities) continue;
+      const types = new Set<Entity['type']>();
+      for (const entity of entities) if (entity.start >= unit.start && entity.end <= unit.end) types.add(entity.type);
+      if (types.size > 0) byUnit.set(unit, types);
+    }
+    return byUnit;
+  }
+  // No entity stage in this run: cheap surface cues stand in, so "when"/"how many" tasks still favour dates and numbers.
+  for (const unit of all) {
+    const types = surfaceTypes(unit.text);
+    if (types.size > 0) byUnit.set(unit, types);
+  }
+  return byUnit;
+}
+
+const month = /\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d{1,4}\b/i;
+
+/** Entity types visible on the surface of `text`, without a model. */
+export function surfaceTypes(text: string): Set<Entity['type']> {
+  const types = new Set<Entity['type']>();
+  if (/\b(?:1[0-9]{3}|20[0-9]{2})s?\b/.test(text) || month.test(text)) types.add('date');
+  if (/\d/.test(text)) types.add('number');
+  if (/[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:dollars|euros|pounds|million|billion|trillion)\b/i.test(text)) types.add('money');
+  if (/\d\s?%|\bper\s?cent\b/i.test(text)) types.add('percent');
+  // A capitalised word that does not open a sentence: a name of someone, something or somewhere.
+  if (/[\p{Ll},;]\s+\p{Lu}\p{Ll}+/u.test(text)) {
+    types.add('person');
+    types.add('organization');
+    types.add('place');
+  }
+  if (/[\w.+-]+@[\w-]+\.[\w.]+/.test(text)) types.add('email');
+  if (/\bhttps?:\/\/\S+/i.test(text)) types.add('url');
+  if (/\+?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b/.test(text)) types.add('phone');
+  return types;
+}
+
+function idf(query: readonly string[], documents: readonly (readonly string[])[]): Map<string, number> {
+  const result = new Map<string, number>();
+  const count = documents.length;
+  for (const term of query) {
+    let frequency = 0;
+    for (const document of documents) if (document.includes(term)) frequency++;
+    if (frequency === 0) continue;
+    result.set(term, Math.log(1 + (count - frequency + 0.5) / (frequency + 0.5)));
+  }
+  return result;
+}
+
+function bm25(query: readonly string[], document: readonly string[], weights: Map<string, number>, averageLength: number): number {
+  if (document.length === 0 || weights.size === 0) return 0;
+  let score = 0;
+  for (const term of query) {
+    const weight = weights.get(term);
+    if (weight === undefined) continue;
+    let frequency = 0;
+    for (const candidate of document) if (candidate === term) frequency++;
+    if (frequency === 0) continue;
+    score += (weight * frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * document.length) / Math.max(1, averageLength)));
+  }
+  return score;
+}
+
+function average(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function clamp(value: number): number {
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+}

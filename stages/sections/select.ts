@@ -1,0 +1,174 @@
+import type { Section } from '../../src/document.js';
+import { renderSections } from '../../src/sections.js';
+import type { Tokenizer } from '../../src/tokens.js';
+import type { Outline, Unit } from './units.js';
+
+/**
+ * Packing units into an exact token budget. Token counts of joined pieces
+ * are not quite additive (BPE merges across the joins), so packing uses an
+ * estimate with a safety margin, then the final rendered string is counted
+ * exactly and trimmed, lowest score first, until it fits. The budget is a
+ * promise; the estimate is only a shortcut.
+ */
+export interface Packed {
+  /** The kept sections, rendered (headings included), ids unchanged. */
+  sections: Section[];
+  text: string;
+  /** Exact o200k count of `text`. */
+  tokens: number;
+  units: Unit[];
+}
+
+/** Exact recounts allowed for topping up after the trim; each is one tokenisation of at most `budget` tokens. */
+const maxFillAttempts = 24;
+
+export function pack(outline: Outline, candidates: readonly Unit[], budget: number, tokenizer: Tokenizer, keepHeadings: boolean): Packed {
+  const chosen = new Set<Unit>();
+  const headingTokens = new Map<number, number>();
+  const headingCost = (index: number) => {
+    let cost = headingTokens.get(index);
+    if (cost === undefined) {
+      cost = tokenizer.count(outline.sections[index]!.text) + 1;
+      headingTokens.set(index, cost);
+    }
+    return cost;
+  };
+  const sectionsUsed = new Set<number>();
+  const headingsUsed = new Set<number>();
+
+  const costOf = (unit: Unit): number => {
+    // One token for the joiner ("\n\n" or a space), and the unit's headings if they are not in yet.
+    let cost = unit.tokens + 1;
+    if (keepHeadings) for (const ancestor of outline.ancestors[unit.section]!) if (!headingsUsed.has(ancestor)) cost += headingCost(ancestor);
+    return cost;
+  };
+  const take = (unit: Unit) => {
+    chosen.add(unit);
+    sectionsUsed.add(unit.section);
+    if (keepHeadings) for (const ancestor of outline.ancestors[unit.section]!) headingsUsed.add(ancestor);
+  };
+
+  let estimate = 0;
+  for (const unit of candidates) {
+    if (unit.tokens > budget) continue;
+    const cost = costOf(unit);
+    if (estimate + cost > budget) continue;
+    take(unit);
+    estimate += cost;
+  }
+
+  let rendered = render(outline, chosen, keepHeadings);
+  let tokens = tokenizer.count(rendered.text);
+  // Trim: drop the weakest unit until the exact count fits.
+  if (tokens > budget) {
+    const byScore = [...chosen].sort(weakestFirst);
+    for (const unit of byScore) {
+      chosen.delete(unit);
+      rendered = render(outline, chosen, keepHeadings);
+      tokens = tokenizer.count(rendered.text);
+      if (tokens <= budget) break;
+    }
+  }
+  // Top up: the estimate is conservative, so some of what it turned away may fit after all.
+  let attempts = 0;
+  const used = () => {
+    sectionsUsed.clear();
+    headingsUsed.clear();
+    for (const unit of chosen) {
+      sectionsUsed.add(unit.section);
+      if (keepHeadings) for (const ancestor of outline.ancestors[unit.section]!) headingsUsed.add(ancestor);
+    }
+  };
+  used();
+  for (const unit of candidates) {
+    if (attempts >= maxFillAttempts || tokens >= budget) break;
+    if (chosen.has(unit) || unit.tokens > budget - tokens) continue;
+    if (costOf(unit) - 1 > budget - tokens) continue;
+    attempts++;
+    chosen.add(unit);
+    const next = render(outline, chosen, keepHeadings);
+    const nextTokens = tokenizer.count(next.text);
+    if (nextTokens <= budget) {
+      rendered = next;
+      tokens = nextTokens;
+      take(unit);
+    } else {
+      chosen.delete(unit);
+    }
+  }
+
+  return { sections: rendered.sections, text: rendered.text, tokens, units: [...chosen].sort(documentOrder) };
+}
+
+function weakestFirst(left: Unit, right: Unit): number {
+  return left.score - right.score || right.section - left.section || right.position - left.position;
+}
+
+function documentOrder(left: Unit, right: Unit): number {
+  return left.section - right.section || left.position - right.position;
+}
+
+/**
+ * The kept units in document order, each section rendered from verbatim
+ * slices: adjacent units keep the original text between them, a gap
+ * becomes a space (or a line break where the text had one).
+ */
+export function render(outline: Outline, chosen: ReadonlySet<Unit>, keepHeadings: boolean): { sections: Section[]; text: string } {
+  const bySection = new Map<number, Unit[]>();
+  for (const unit of chosen) {
+    const list = bySection.get(unit.section);
+    if (list) list.push(unit);
+    else bySection.set(unit.section, [unit]);
+  }
+  const indices = new Set<number>(bySection.keys());
+  if (keepHeadings) for (const index of bySection.keys()) for (const ancestor of outline.ancestors[index]!) indices.add(ancestor);
+
+  const sections: Section[] = [];
+  for (const index of [...indices].sort((left, right) => left - right)) {
+    const section = outline.sections[index]!;
+    const units = bySection.get(index);
+    if (!units) {
+      sections.push(section);
+      continue;
+    }
+    units.sort((left, right) => left.position - right.position);
+    let text = '';
+    let previous: Unit | undefined;
+    for (const unit of units) {
+      if (!previous) text = unit.text;
+      else if (unit.position === previous.position + 1) text += section.text.slice(previous.end, unit.end);
+      else text += (section.text.slice(previous.end, unit.start).includes('\n') ? '\n' : ' ') + unit.text;
+      previous = unit;
+    }
+    sections.push(text === section.text ? section : { ...section, text });
+  }
+  return { sections, text: renderSections(sections) };
+}
+
+/**
+ * The budget when the user gave none: cut the ranked units at the largest
+ * drop in score, keeping at least a floor and at most `maxShare` of the
+ * document, so a sharp answer stays sharp and a diffuse one keeps context.
+ */
+export function adaptiveBudget(candidates: readonly Unit[], documentTokens: number, maxShare: number): number {
+  const cap = Math.max(1, Math.floor(documentTokens * maxShare));
+  const floor = Math.min(cap, Math.max(150, Math.floor(documentTokens * 0.1)));
+  const top = candidates[0]?.score ?? 0;
+  if (top <= 0) return floor;
+  let cumulative = 0;
+  let best = -1;
+  let bestBudget = floor;
+  for (let index = 0; index < candidates.length; index++) {
+    const unit = candidates[index]!;
+    cumulative += unit.tokens + 1;
+    if (cumulative > cap) break;
+    if (cumulative < floor) continue;
+    const next = candidates[index + 1]?.score ?? 0;
+    const gap = (unit.score - next) / top;
+    if (gap > best) {
+      best = gap;
+      bestBudget = cumulative;
+    }
+  }
+  return Math.max(floor, bestBudget);
+}
