@@ -1,0 +1,253 @@
+import type { DistillDocument, Entity } from '../src/document.js';
+import { invalidOption } from '../src/errors.js';
+import { sectionsOf } from '../src/sections.js';
+import type { Stage } from '../src/stage.js';
+import type { EntityType, FoundEntity } from './entities/extract.js';
+import { locateSections, toDocumentOffset } from './entities/offsets.js';
+import { defaultWorkerCount, EntityWorkerError, InProcessBackend, WorkerPool, type EntityBackend, type ExtractJob } from './entities/pool.js';
+
+export { taskEntityWants, type TaskEntityWants } from './entities/task.js';
+export { EntityExtractionError, EntityWorkerError, InProcessBackend, WorkerPool, type EntityBackend, type ExtractJob } from './entities/pool.js';
+
+/**
+ * The entities stage: people, places, organisations, dates, money,
+ * percentages and numbers with units (compromise + compromise-dates), and
+ * e-mail addresses, URLs and phone numbers (exact patterns), per section of
+ * the text that survived the earlier stages. It never changes `doc.value`.
+ *
+ * Output on the document:
+ * - `doc.data.entities`: `{type, text, normalized?, section, start, end, documentStart?, documentEnd?}`.
+ *   `start`/`end` index the section's text (`section` is its id), so
+ *   `section.text.slice(start, end) === text`; `documentStart`/`documentEnd`
+ *   index `doc.value` as this stage saw it (the text after the earlier stages).
+ * - `doc.data.entityDigest`: counts by type and the most frequent names.
+ *
+ * `normalized`, where it resolves: money `"13000000 USD"` (plain decimal amount,
+ * a space, ISO 4217 code; `$` is USD); percent and number a JSON number;
+ * date ISO 8601 as precise as the text (`"1976-07-04"`, `"1976-07"`, `"1976"`,
+ * `"1990/1999"`). Relative dates resolve only against `referenceDate`.
+ */
+
+/** Every entity type, in the order the digest reports them. */
+export const entityTypes: readonly EntityType[] = ['person', 'organization', 'place', 'date', 'money', 'percent', 'number', 'email', 'url', 'phone'];
+
+export interface ExtractEntitiesOptions {
+  /**
+   * Which entity types to extract; the tagger is skipped entirely when only
+   * `email`/`url`/`phone` are asked for.
+   * @default every type
+   */
+  types?: EntityType[];
+  /**
+   * Worker threads to spread extraction over; `0` runs it in the calling thread.
+   * @default the number of cores (`os.availableParallelism()`), at least 1
+   */
+  workers?: number;
+  /**
+   * Characters of one section that are read; the rest of a longer section is
+   * skipped with a warning, so one pathological block cannot stall the run.
+   * @default 20000
+   */
+  maxChars?: number;
+  /**
+   * ISO date (`YYYY-MM-DD`) that relative dates ("next Friday", "last year")
+   * resolve against. Without it only dates that name their year are normalised,
+   * so the output does not depend on the day the run happens.
+   */
+  referenceDate?: string;
+  /**
+   * Heap limit of each worker thread in MB; a worker over it dies, and only
+   * the document it was working on fails.
+   * @default V8's default
+   */
+  workerMemoryMb?: number;
+  /**
+   * How many names (people, organisations, places) the digest lists.
+   * @default 10
+   */
+  topNames?: number;
+  /** Where extraction runs; by default a worker pool (or in-process for `workers: 0`). */
+  backend?: EntityBackend;
+}
+
+/** An entity on the document: the record's `Entity` plus its offsets in the text the stage saw. */
+export interface DocumentEntity extends Entity {
+  documentStart?: number;
+  documentEnd?: number;
+}
+
+export interface EntityDigest {
+  total: number;
+  /** Entities per type; types with none are left out. */
+  counts: Partial<Record<EntityType, number>>;
+  /** The most mentioned people, organisations and places, most frequent first. */
+  top: { type: EntityType; text: string; count: number }[];
+}
+
+declare module '../src/document.js' {
+  interface DataMap {
+    entityDigest?: EntityDigest;
+  }
+}
+
+const defaultMaxChars = 20_000;
+
+/**
+ * Sections go to the backend in jobs of about this many characters: large
+ * enough that messaging costs nothing next to tagging, small enough that one
+ * long document still keeps every worker busy.
+ */
+const minJobChars = 4_000;
+const maxJobChars = 64_000;
+
+/**
+ * Create the entities stage.
+ *
+ * @example
+ * const stage = extractEntities({ types: ['money', 'date', 'person'], workers: 2 });
+ * await stage.run(doc, context);
+ * doc.data.entities; // [{ type: 'money', text: '$13 millions', normalized: '13000000 USD', section: 's0', start: 9, end: 21 }]
+ * await stage.close();
+ */
+export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
+  if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+  const types = validateTypes(options.types);
+  const workers = options.workers ?? defaultWorkerCount();
+  if (!Number.isInteger(workers) || workers < 0) throw invalidOption('workers', 'a non-negative integer', options.workers);
+  const maxChars = options.maxChars ?? defaultMaxChars;
+  if (!Number.isInteger(maxChars) || maxChars < 1) throw invalidOption('maxChars', 'a positive integer', options.maxChars);
+  const referenceDate = options.referenceDate;
+  if (referenceDate !== undefined && !isIsoDate(referenceDate)) throw invalidOption('referenceDate', 'an ISO date (YYYY-MM-DD)', referenceDate);
+  const memoryMb = options.workerMemoryMb;
+  if (memoryMb !== undefined && (!Number.isInteger(memoryMb) || memoryMb < 16)) throw invalidOption('workerMemoryMb', 'an integer of at least 16', memoryMb);
+  const topNames = options.topNames ?? 10;
+  if (!Number.isInteger(topNames) || topNames < 0) throw invalidOption('topNames', 'a non-negative integer', options.topNames);
+  const injected = options.backend;
+  if (injected !== undefined && (injected === null || typeof injected !== 'object' || typeof injected.extract !== 'function')) {
+    throw invalidOption('backend', 'an object with an `extract(job)` method', injected);
+  }
+
+  let backend: EntityBackend | undefined = injected;
+  // Lazily: a run that never reaches this stage (all documents dropped) starts no threads.
+  const getBackend = () => {
+    backend ??= workers === 0 ? new InProcessBackend() : new WorkerPool({ size: workers, ...(memoryMb === undefined ? {} : { memoryMb }) });
+    return backend;
+  };
+
+  return {
+    name: 'entities',
+    async run(doc) {
+      const sections = sectionsOf(doc);
+      const inputs: ExtractJob['sections'] = [];
+      let truncated = 0;
+      for (const section of sections) {
+        let text = section.text;
+        if (text.length > maxChars) {
+          truncated++;
+          text = text.slice(0, maxChars);
+        }
+        // Code blocks hold identifiers, not people or sums; only the exact patterns are worth running there.
+        inputs.push({ text, tagger: section.kind !== 'code' });
+      }
+      if (truncated > 0) {
+        doc.message(`${truncated} section(s) longer than ${maxChars} characters: entities were read from the first ${maxChars} only`, 'entities:max-chars', {
+          fix: 'Raise `maxChars` for the entities stage to read them whole.',
+        });
+      }
+
+      let results: FoundEntity[][];
+      try {
+        const jobs = chunk(inputs, getBackend() instanceof WorkerPool ? (getBackend() as WorkerPool).size : 1);
+        const answers = await Promise.all(
+          jobs.map((job) => getBackend().extract({ sections: job, types, ...(referenceDate === undefined ? {} : { referenceDate }) })),
+        );
+        results = answers.flat();
+      } catch (error) {
+        const code = error instanceof EntityWorkerError || (error instanceof Error && 'code' in error) ? String((error as { code: unknown }).code) : 'E_ENTITY_EXTRACT';
+        const fix = error instanceof EntityWorkerError ? error.fix : undefined;
+        doc.fail(error instanceof Error ? error.message : String(error), 'entities:worker', { code, ...(fix === undefined ? {} : { fix }) });
+        return;
+      }
+
+      const locations = locateSections(doc.value, sections.map((section) => section.text));
+      const entities: DocumentEntity[] = [];
+      sections.forEach((section, index) => {
+        const location = locations[index];
+        for (const found of results[index] ?? []) {
+          const entity: DocumentEntity = { type: found.type, text: found.text, section: section.id, start: found.start, end: found.end };
+          if (found.normalized !== undefined) entity.normalized = found.normalized;
+          if (location) {
+            entity.documentStart = toDocumentOffset(location, found.start);
+            entity.documentEnd = toDocumentOffset(location, found.end - 1) + 1;
+          }
+          entities.push(entity);
+        }
+      });
+      doc.data.entities = entities;
+      doc.data.entityDigest = digest(entities, topNames);
+      return undefined;
+    },
+    async close() {
+      // An injected backend belongs to the caller, who may share it between stages.
+      if (backend && backend !== injected) await backend.close();
+      backend = injected;
+    },
+  };
+}
+
+function validateTypes(types: unknown): EntityType[] {
+  if (types === undefined) return [...entityTypes];
+  if (!Array.isArray(types) || types.length === 0) throw invalidOption('types', `a non-empty array of ${entityTypes.join(', ')}`, types);
+  for (const type of types) {
+    if (!(entityTypes as readonly unknown[]).includes(type)) throw invalidOption('types', `a non-empty array of ${entityTypes.join(', ')}`, types);
+  }
+  return [...new Set(types as EntityType[])];
+}
+
+function isIsoDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+/** Consecutive runs of sections of about equal size, at least one per worker when the document is long enough. */
+function chunk(sections: ExtractJob['sections'], workers: number): ExtractJob['sections'][] {
+  const total = sections.reduce((sum, section) => sum + section.text.length, 0);
+  const target = Math.min(maxJobChars, Math.max(minJobChars, Math.ceil(total / workers)));
+  const jobs: ExtractJob['sections'][] = [];
+  let current: ExtractJob['sections'] = [];
+  let size = 0;
+  for (const section of sections) {
+    if (current.length > 0 && size + section.text.length > target) {
+      jobs.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(section);
+    size += section.text.length;
+  }
+  if (current.length > 0 || jobs.length === 0) jobs.push(current);
+  return jobs;
+}
+
+const nameTypes: ReadonlySet<EntityType> = new Set(['person', 'organization', 'place']);
+
+function digest(entities: readonly Entity[], topNames: number): EntityDigest {
+  const counts: Partial<Record<EntityType, number>> = {};
+  const names = new Map<string, { type: EntityType; text: string; count: number; first: number }>();
+  entities.forEach((entity, index) => {
+    counts[entity.type] = (counts[entity.type] ?? 0) + 1;
+    if (!nameTypes.has(entity.type)) return;
+    const key = `${entity.type}:${entity.text.toLowerCase().replace(/\s+/g, ' ')}`;
+    const entry = names.get(key);
+    if (entry) entry.count++;
+    else names.set(key, { type: entity.type, text: entity.text.replace(/\s+/g, ' '), count: 1, first: index });
+  });
+  const ordered: Partial<Record<EntityType, number>> = {};
+  for (const type of entityTypes) if (counts[type] !== undefined) ordered[type] = counts[type];
+  const top = [...names.values()]
+    .sort((a, b) => b.count - a.count || a.first - b.first)
+    .slice(0, topNames)
+    .map(({ type, text, count }) => ({ type, text, count }));
+  return { total: entities.length, counts: ordered, top };
+}

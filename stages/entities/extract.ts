@@ -1,0 +1,249 @@
+import nlp from 'compromise';
+import datesPlugin from 'compromise-dates';
+import type { Entity } from '../../src/document.js';
+import { isoFromInterval, normalizeDate, normalizeMoney, normalizePercent, parseAmount } from './normalize.js';
+import { findEmails, findPhones, findUrls, type Span } from './patterns.js';
+
+/**
+ * The extraction core, shared by the worker threads and the in-process
+ * path: one section's text in, typed spans out. Loading this module loads
+ * compromise (about 200 ms), so the stage imports it only where it runs.
+ */
+
+nlp.plugin(datesPlugin);
+
+export type EntityType = Entity['type'];
+
+/** An entity found in one text, offsets into that text. */
+export interface FoundEntity {
+  type: EntityType;
+  text: string;
+  normalized?: string | number;
+  start: number;
+  end: number;
+}
+
+export interface ExtractTextOptions {
+  /** Run the tagger; false for code blocks, where only the exact patterns make sense. */
+  tagger?: boolean;
+  /** ISO date that relative dates ("next Friday") resolve against; without it they stay unnormalised. */
+  referenceDate?: string;
+}
+
+/** Types that need the compromise tagger; the others are plain patterns. */
+export const taggerTypes: ReadonlySet<EntityType> = new Set(['person', 'place', 'organization', 'date', 'money', 'percent', 'number']);
+
+/** Just the parts of a compromise term we read; its typings do not describe terms. */
+interface Term {
+  text: string;
+  post: string;
+  tags: Set<string>;
+  offset?: { start: number; length: number };
+}
+
+interface View {
+  docs: Term[][];
+  fullPointer: [number, number, number][];
+  json(options?: object): { dates?: { start?: string | null; end?: string | null; unit?: string } }[];
+}
+
+interface TaggedDocument {
+  document: Term[][];
+  compute(name: string): void;
+  people(): View;
+  places(): View;
+  organizations(): View;
+  money(): View;
+  percentages(): View;
+  numbers(): View;
+  dates(options?: object): View;
+}
+
+const prepositionLike = new Set(['Preposition', 'Conjunction']);
+const durationLike = new Set(['Duration', 'Determiner', 'Fraction', 'Cardinal', 'TextValue']);
+const multipliers = /^(?:hundreds?|thousands?|millions?|billions?|trillions?|bn|mn|m|k)$/i;
+const currencyWords = /^(?:dollars?|cents?|euros?|pounds?|yen|francs?|rupees?|bucks?|usd|eur|gbp|sterling)$/i;
+const percentWords = /^(?:percent(?:age)?|per|cent|%|points?)$/i;
+
+/**
+ * Find entities of the given types in `text`.
+ *
+ * @example
+ * extractFromText('We spent $13 millions.', new Set(['money']))
+ * // [{ type: 'money', text: '$13 millions', normalized: '13000000 USD', start: 9, end: 21 }]
+ */
+export function extractFromText(text: string, types: ReadonlySet<EntityType>, options: ExtractTextOptions = {}): FoundEntity[] {
+  const found: FoundEntity[] = [];
+  const emails = findEmails(text);
+  const urls = findUrls(text).filter((span) => !overlapsAny(span, emails));
+  const phones = findPhones(text).filter((span) => !overlapsAny(span, urls) && !overlapsAny(span, emails));
+  const exact = [...emails, ...urls, ...phones];
+  if (types.has('email')) for (const span of emails) found.push(entity('email', text, span));
+  if (types.has('url')) for (const span of urls) found.push(entity('url', text, span));
+  if (types.has('phone')) for (const span of phones) found.push(entity('phone', text, span));
+
+  const wantsTagger = options.tagger !== false && [...types].some((type) => taggerTypes.has(type));
+  // Sections with no letters or digits (rules, separators) cannot hold a tagged entity; skip the tagger's fixed cost.
+  if (wantsTagger && /[\p{L}\p{N}$£€¥]/u.test(text)) {
+    found.push(...tagged(text, types, exact, options));
+  }
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  return dedupe(found);
+}
+
+function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], options: ExtractTextOptions): FoundEntity[] {
+  const doc = nlp(text) as unknown as TaggedDocument;
+  doc.compute('offset');
+  const sentences = doc.document;
+  const found: FoundEntity[] = [];
+  const keep = (type: EntityType, span: Span | undefined, normalized?: string | number) => {
+    if (!span || span.end <= span.start || overlapsAny(span, exact)) return;
+    const value = text.slice(span.start, span.end);
+    if (!/[\p{L}\p{N}]/u.test(value)) return;
+    found.push(normalized === undefined ? { type, text: value, start: span.start, end: span.end } : { type, text: value, normalized, start: span.start, end: span.end });
+  };
+
+  for (const [type, view] of [
+    ['person', types.has('person') ? doc.people() : undefined],
+    ['organization', types.has('organization') ? doc.organizations() : undefined],
+    ['place', types.has('place') ? doc.places() : undefined],
+  ] as const) {
+    if (!view) continue;
+    for (const terms of view.docs) keep(type, dropPossessive(text, spanOf(text, terms)));
+  }
+
+  // Money first: its spans keep the same numbers from being reported again as plain numbers.
+  const moneySpans: Span[] = [];
+  if (types.has('money') || types.has('number')) {
+    const candidates = [...pointersOf(doc.money()), ...pointersOf(doc.numbers()).filter(([n, s]) => /^(?:US|C|A)?[$£€¥₹]/.test(sentences[n]?.[s]?.text ?? ''))];
+    for (const [n, s, e] of mergePointers(candidates)) {
+      const sentence = sentences[n] ?? [];
+      let end = e;
+      // "$13 millions", "3 billion euros": compromise stops before the multiplier or the currency word.
+      while (end < sentence.length && (multipliers.test(sentence[end]!.text) || currencyWords.test(sentence[end]!.text))) end++;
+      const span = spanOf(text, sentence.slice(s, end));
+      if (!span) continue;
+      const value = text.slice(span.start, span.end);
+      const normalized = normalizeMoney(value);
+      // A span with no currency is a bare number compromise guessed at ("millions of"); leave it to `number`.
+      if (normalized === undefined && !/[$£€¥₹¢]|dollar|cent|euro|pound/i.test(value)) continue;
+      moneySpans.push(span);
+      if (types.has('money')) keep('money', span, normalized);
+    }
+  }
+
+  const percentSpans: Span[] = [];
+  if (types.has('percent') || types.has('number')) {
+    for (const [n, s, e] of pointersOf(doc.percentages())) {
+      const sentence = sentences[n] ?? [];
+      let end = e;
+      while (end < sentence.length && percentWords.test(sentence[end]!.text) && end - e < 2) end++;
+      const span = spanOf(text, sentence.slice(s, end));
+      if (!span || overlapsAny(span, moneySpans)) continue;
+      percentSpans.push(span);
+      if (types.has('percent')) keep('percent', span, normalizePercent(text.slice(span.start, span.end)));
+    }
+  }
+
+  if (types.has('number')) {
+    for (const [n, s, e] of pointersOf(doc.numbers())) {
+      const sentence = sentences[n] ?? [];
+      const terms = sentence.slice(s, e);
+      // Years, days of the month and times belong to dates; the stage reports them there.
+      if (terms.some((term) => term.tags.has('Date') || term.tags.has('Year') || term.tags.has('Time'))) continue;
+      const numberSpan = spanOf(text, terms);
+      if (!numberSpan || overlapsAny(numberSpan, moneySpans) || overlapsAny(numberSpan, percentSpans)) continue;
+      const value = parseAmount(text.slice(numberSpan.start, numberSpan.end));
+      if (value === undefined) continue;
+      // "40 miles", "3,000 soldiers": the unit makes the number worth reporting.
+      const next = sentence[e];
+      const withUnit = next && !next.tags.has('Pronoun') && !next.tags.has('Date') && (next.tags.has('Unit') || (next.tags.has('Noun') && next.tags.has('Plural')))
+        ? spanOf(text, sentence.slice(s, e + 1))
+        : undefined;
+      keep('number', withUnit ?? numberSpan, value);
+    }
+  }
+
+  if (types.has('date')) {
+    const view = options.referenceDate ? doc.dates({ today: options.referenceDate, timezone: 'UTC' }) : doc.dates();
+    // Parsing every date with compromise-dates costs as much as tagging; only a reference date makes it worth it.
+    const parsed = options.referenceDate ? view.json() : [];
+    view.docs.forEach((terms, index) => {
+      let first = 0;
+      let last = terms.length;
+      // "on March 3rd", "7.5% last year": the lead-in is not part of the date.
+      while (first < last && (isTagged(terms[first]!, prepositionLike) || terms[first]!.tags.has('Percent') || terms[first]!.tags.has('Money') || !terms[first]!.tags.has('Date'))) first++;
+      while (last > first && isTagged(terms[last - 1]!, prepositionLike)) last--;
+      const kept = terms.slice(first, last);
+      // "two years", "half a century", "a season" are durations, not dates.
+      if (kept.every((term) => isTagged(term, durationLike))) return;
+      const span = spanOf(text, kept);
+      if (!span) return;
+      const value = text.slice(span.start, span.end);
+      let normalized = normalizeDate(value);
+      const interval = parsed[index]?.dates;
+      if (normalized === undefined && interval?.start) normalized = isoFromInterval(interval.start, interval.end, interval.unit);
+      keep('date', span, normalized);
+    });
+  }
+  return found;
+}
+
+function isTagged(term: Term, tags: ReadonlySet<string>): boolean {
+  for (const tag of term.tags) if (tags.has(tag)) return true;
+  return false;
+}
+
+/** Character span of a run of terms, checked against the text so a drifted offset is dropped rather than reported. */
+function spanOf(text: string, terms: readonly Term[]): Span | undefined {
+  const first = terms[0];
+  const last = terms.at(-1);
+  if (!first?.offset || !last?.offset) return undefined;
+  const start = first.offset.start;
+  let end = last.offset.start + last.text.length;
+  if (text.slice(start, start + first.text.length) !== first.text || text.slice(last.offset.start, end) !== last.text) return undefined;
+  // compromise keeps an abbreviation's full stop in `post` ("Mr.", "Corp."); it belongs to the name.
+  if (last.tags.has('Abbreviation') && last.post.startsWith('.') && text[end] === '.') end++;
+  return { start, end };
+}
+
+function dropPossessive(text: string, span: Span | undefined): Span | undefined {
+  if (!span) return span;
+  const tail = text.slice(span.end - 2, span.end);
+  return tail === "'s" || tail === '’s' ? { start: span.start, end: span.end - 2 } : span;
+}
+
+function pointersOf(view: View): [number, number, number][] {
+  return view.fullPointer.map(([n, s, e]) => [n, s, e]);
+}
+
+/** Union of overlapping or touching term ranges within the same sentence. */
+function mergePointers(pointers: [number, number, number][]): [number, number, number][] {
+  const sorted = [...pointers].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const merged: [number, number, number][] = [];
+  for (const pointer of sorted) {
+    const previous = merged.at(-1);
+    if (previous && previous[0] === pointer[0] && pointer[1] < previous[2]) previous[2] = Math.max(previous[2], pointer[2]);
+    else merged.push([...pointer]);
+  }
+  return merged;
+}
+
+function overlapsAny(span: Span, others: readonly Span[]): boolean {
+  return others.some((other) => span.start < other.end && other.start < span.end);
+}
+
+function entity(type: EntityType, text: string, span: Span): FoundEntity {
+  return { type, text: text.slice(span.start, span.end), start: span.start, end: span.end };
+}
+
+/** One entity per type and span; a person that is also reported as an organisation keeps both types. */
+function dedupe(entities: FoundEntity[]): FoundEntity[] {
+  const seen = new Set<string>();
+  return entities.filter((found) => {
+    const key = `${found.type}:${found.start}:${found.end}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

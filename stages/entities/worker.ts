@@ -1,0 +1,31 @@
+import { parentPort } from 'node:worker_threads';
+import { extractFromText, type EntityType } from './extract.js';
+import type { ExtractJob, WorkerReply } from './pool.js';
+
+/**
+ * Worker thread entry: loads compromise once (on import of the core), then
+ * answers one job at a time. A throw inside extraction is answered as an
+ * error for that job; only a real crash (out of memory, native fault) ends
+ * the thread, and the pool turns that into a failure of the job it held.
+ */
+
+if (!parentPort) throw new Error('stages/entities/worker must run as a worker thread');
+const port = parentPort;
+
+port.on('message', (message: { id: number; job: ExtractJob }) => {
+  const { id, job } = message;
+  let reply: WorkerReply;
+  try {
+    const types = new Set<EntityType>(job.types);
+    const results = job.sections.map((section) =>
+      extractFromText(section.text, types, {
+        tagger: section.tagger,
+        ...(job.referenceDate === undefined ? {} : { referenceDate: job.referenceDate }),
+      }),
+    );
+    reply = { id, ok: true, results };
+  } catch (error) {
+    reply = { id, ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+  port.postMessage(reply);
+});
