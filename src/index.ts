@@ -2,6 +2,7 @@
  * distill's public API. Only re-exports live here; a test pins the list.
  */
 export { createPipeline } from './pipeline.js';
+export { stream } from './stream.js';
 export type { LocalStageName, Pipeline, PipelineInput, PipelineOptions, PathInput } from './pipeline.js';
 export { DistillDocument } from './document.js';
 export type {

@@ -13,6 +13,8 @@ export interface StageEvent {
   stage: string;
   tokensIn: number;
   tokensOut: number;
+  /** Characters of text the stage received, for throughput figures. */
+  charsIn: number;
   ms: number;
 }
 
@@ -41,6 +43,7 @@ export async function runStages(doc: DistillDocument, options: Pick<RunDocuments
 
   for (const stage of stages) {
     const tokensIn = count(doc.value);
+    const charsIn = doc.value.length;
     if (!doc.active) {
       doc.stages.push({ stage: stage.name, tokensIn, tokensOut: tokensIn, ms: 0, skipped: true });
       continue;
@@ -63,7 +66,7 @@ export async function runStages(doc: DistillDocument, options: Pick<RunDocuments
     const rules = doc.data.ruleSavings;
     delete doc.data.ruleSavings;
     doc.stages.push(rules && rules.length > 0 ? { ...metric, rules } : metric);
-    options.onStage?.({ doc, stage: stage.name, tokensIn, tokensOut, ms });
+    options.onStage?.({ doc, stage: stage.name, tokensIn, tokensOut, charsIn, ms });
   }
   return doc;
 }

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench [-- --quick]`: token savings per stage and retention on real
+ * corpora, side by side with the alternatives, written to
+ * bench/results/<timestamp>.json and .md. It never asserts times; it
+ * reports them.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatInt, formatTable } from '../src/report.js';
+import { annotatedFixtures, sotu, spamAssassin } from './corpora.js';
+import { formatNq, runNq, type NqResult } from './nq.js';
+import { measureCorpus, type CorpusResult } from './pipeline.js';
+import { runScale, type ScaleResult } from './scale.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: new URL('./results', import.meta.url).pathname },
+    only: { type: 'string' },
+  },
+});
+const quick = values.quick;
+const only = values.only?.split(',');
+const wanted = (name: string) => !only || only.includes(name);
+
+const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult } = {
+  startedAt: new Date().toISOString(),
+  quick,
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  corpora: [],
+};
+const markdown: string[] = [`# distill bench ${results.startedAt}${quick ? ' (quick)' : ''}`, ''];
+const say = (text: string) => {
+  process.stdout.write(`${text}\n`);
+  markdown.push(text);
+};
+
+const pct = (value: number) => `${value.toFixed(1)}%`;
+const usd = (value: number) => (Number.isNaN(value) ? 'unknown' : `$${value.toFixed(4)}`);
+
+function printCorpus(result: CorpusResult) {
+  say(`## ${result.corpus}: ${result.documents} documents, ${result.megabytes.toFixed(2)} MB, budget ${result.budget}`);
+  say(`task: "${result.task}"`);
+  say('');
+  say('```');
+  say(
+    formatTable(
+      ['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'ms', 'MB/s'],
+      result.stages.map((row) => [row.stage, String(row.documents), formatInt(row.tokensIn), formatInt(row.tokensOut), pct(row.removedPercent), pct(row.cumulativePercent), formatInt(row.ms), row.mbPerSecond.toFixed(2)]),
+      new Set([1, 2, 3, 4, 5, 6, 7]),
+    ),
+  );
+  say('');
+  say(
+    formatTable(
+      ['method', 'tokens', 'gpt-4o prompts', 'gpt-4o-mini prompts', ...(result.methods[0]?.retention === undefined ? [] : ['must-keep kept'])],
+      result.methods.map((row) => [row.method, formatInt(row.tokens), usd(row.gpt4oUsd), usd(row.gpt4oMiniUsd), ...(row.retention === undefined ? [] : [pct(100 * row.retention)])]),
+      new Set([1, 2, 3, 4]),
+    ),
+  );
+  say('```');
+  say(
+    `whole local pipeline: ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall, peak RSS ${result.peakRssMb} MB; statuses ${JSON.stringify(result.statuses)}`,
+  );
+  say('');
+}
+
+const started = performance.now();
+say(`machine: ${results.machine.cores} cores, ${results.machine.cpu}, node ${process.version}`);
+say('');
+
+if (wanted('fixtures')) {
+  const result = await measureCorpus(await annotatedFixtures());
+  results.corpora.push(result);
+  printCorpus(result);
+}
+if (wanted('sotu')) {
+  const result = await measureCorpus(await sotu(quick ? 24 : undefined));
+  results.corpora.push(result);
+  printCorpus(result);
+}
+if (wanted('spam')) {
+  const result = await measureCorpus(await spamAssassin(quick ? 300 : undefined));
+  results.corpora.push(result);
+  printCorpus(result);
+}
+if (wanted('nq')) {
+  const nq = await runNq({ quick, log: (line) => process.stderr.write(`${line}\n`) });
+  results.nq = nq;
+  say('## NQ answer recall (20-passage documents, gold + 19 distractors)');
+  say('');
+  say(nq.skipped ? nq.skipped : `\`\`\`\n${formatNq(nq)}\n\`\`\``);
+  say('');
+}
+if (wanted('scale')) {
+  const scale = await runScale(quick ? 1000 : 10_000);
+  results.scale = scale;
+  say(`## scale: ${scale.documents} documents (SpamAssassin ham, repeated), whole local pipeline`);
+  say('');
+  say(`${scale.documentsPerSecond} docs/s over ${scale.seconds} s; RSS by tenth of the run (MB): ${scale.rssMbByTenth.join(', ')}; growth first→last tenth ${scale.rssGrowthMb} MB`);
+  say('');
+}
+
+say(`bench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+await mkdir(values.out, { recursive: true });
+const stamp = results.startedAt.replace(/[:.]/g, '-');
+await writeFile(join(values.out, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+await writeFile(join(values.out, `${stamp}.md`), `${markdown.join('\n')}\n`);
+process.stdout.write(`results: ${join(values.out, `${stamp}.json`)} and .md\n`);

@@ -1,0 +1,160 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DistillRecord } from '../src/record.js';
+import { defaultReply, startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
+
+/**
+ * End to end through the built CLI, as a user runs it: a real process, the
+ * real stages and model, and the real OpenAI SDK talking to a local
+ * OpenAI-compatible server.
+ */
+const root = new URL('..', import.meta.url).pathname;
+const bin = join(root, 'bin/distill.js');
+const docs = join(root, 'fixtures/docs');
+const run = promisify(execFile);
+const task = 'Who is involved, and what dates and figures are given?';
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const parseRecords = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as DistillRecord);
+
+async function countFiles(folder: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(folder, { withFileTypes: true, recursive: true })) if (entry.isFile()) total++;
+  return total;
+}
+
+describe('cli', () => {
+  let server: OpenAIServer;
+  let scratch: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(root, 'dist/src/cli.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
+    server = await startOpenAIServer();
+    scratch = await mkdtemp(join(tmpdir(), 'distill-cli-'));
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('sends only the distilled content and lands the answer in each record', async () => {
+    const out = join(scratch, 'records.jsonl');
+    const result = await cli(['run', docs, '--task', task, '--budget', '400', '--out', out, '--cache', join(scratch, 'cache')], {
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: server.url,
+    });
+    expect(result.stderr).not.toMatch(/unexpected error/);
+    expect(result.code).toBe(0);
+    const records = parseRecords(await readFile(out, 'utf8'));
+    expect(records).toHaveLength(await countFiles(docs));
+    expect(server.answered()).toHaveLength(records.length);
+    for (const record of records) {
+      expect(record.status).toBe('ok');
+      expect(record.stages.map((stage) => stage.stage)).toEqual(['regex', 'entities', 'classify', 'sections', 'llm']);
+      for (const stage of record.stages) expect(stage.tokensOut).toBeLessThanOrEqual(stage.tokensIn);
+      expect(record.tokens.distilled).toBeLessThanOrEqual(400);
+      const request = server.requests.find((candidate) => JSON.stringify(candidate.body.messages).includes(JSON.stringify(record.source)));
+      expect(request, `a request for ${record.source}`).toBeDefined();
+      const user = request!.body.messages.find((message) => message.role === 'user')!.content;
+      const body = /<document source=[^>]*>\n([\s\S]*)\n<\/document>$/.exec(user)?.[1];
+      expect(body).toBe(record.distilled);
+      expect(record.response).toBe(defaultReply(request!.body));
+    }
+    // The original emails' transport headers never reach the model.
+    expect(JSON.stringify(server.requests.map((request) => request.body))).not.toContain('Received: from');
+  }, 120_000);
+
+  it('runs dry without an API key: nothing sent, the request and its cost shown, and it says so', async () => {
+    const before = server.requests.length;
+    const result = await cli(['run', docs, '--task', task, '--budget', '300'], { OPENAI_BASE_URL: server.url });
+    expect(result.code).toBe(0);
+    expect(server.requests.length).toBe(before);
+    expect(result.stderr).toMatch(/DRY RUN: nothing was sent to gpt-4o \(OPENAI_API_KEY is not set\)/);
+    expect(result.stderr).toMatch(/gpt-4o prompt cost: original \$[\d.]+, distilled \$[\d.]+/);
+    for (const stage of ['regex', 'entities', 'classify', 'sections', 'llm']) expect(result.stderr).toMatch(new RegExp(`^${stage}\\s+\\d`, 'm'));
+    const records = parseRecords(result.stdout);
+    expect(records).toHaveLength(await countFiles(docs));
+    for (const record of records) {
+      expect(record.llm).toMatchObject({ dryRun: true });
+      expect(JSON.stringify(record.request)).toContain(JSON.stringify(record.distilled).slice(1, 40));
+      expect(record.cost.distilledUsd).toBeLessThan(record.cost.originalUsd!);
+    }
+  }, 120_000);
+
+  it('finishes a folder of bad files with a record and a clear message for each', async () => {
+    const folder = join(scratch, 'mixed');
+    await mkdir(folder);
+    await copyFile(join(docs, 'manuals/systemd-distro-porting.md'), join(folder, 'good.md'));
+    await writeFile(join(folder, 'corrupt.pdf'), (await readFile(join(docs, 'manuals/shared-mime-info-spec.pdf'))).subarray(0, 2000));
+    await writeFile(join(folder, 'empty.txt'), '');
+    await writeFile(join(folder, 'binary.txt'), Buffer.from([0, 1, 2, 3, 255, 0, 17]));
+    await writeFile(join(folder, 'picture.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]));
+    const result = await cli(['run', folder, '--task', task, '--dry-run']);
+    expect(result.code).toBe(1);
+    const records = new Map(parseRecords(result.stdout).map((record) => [record.source.slice(folder.length + 1), record]));
+    expect([...records.keys()].sort()).toEqual(['binary.txt', 'corrupt.pdf', 'empty.txt', 'good.md', 'picture.png']);
+    expect(records.get('good.md')!.status).toBe('ok');
+    expect(records.get('corrupt.pdf')).toMatchObject({ status: 'error', error: expect.stringMatching(/cannot parse PDF/) });
+    expect(records.get('binary.txt')).toMatchObject({ status: 'error', error: expect.stringMatching(/binary/) });
+    expect(records.get('empty.txt')).toMatchObject({ status: 'skipped', error: expect.stringMatching(/empty file/) });
+    expect(records.get('picture.png')).toMatchObject({ status: 'skipped', error: expect.stringMatching(/unsupported file type ".png"/) });
+    expect(result.stderr).toMatch(/corrupt\.pdf: cannot parse PDF[\s\S]*fix:/);
+  }, 120_000);
+
+  it('reads JSONL from stdin and prints exactly one record per line on stdout', async () => {
+    const input = `${JSON.stringify({ id: 'a', text: 'Invoice 7 from Acme Corp: $4,200 due on 3 May 2024. Contact Jane Doe.' })}\nnot json\n`;
+    const result = await cli(['run', '-', '--task', 'How much is due, and when?', '--dry-run', '--quiet'], {}, input);
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(2);
+    const [first, second] = lines.map((line) => JSON.parse(line) as DistillRecord);
+    expect(first).toMatchObject({ id: 'a', status: 'ok' });
+    expect(first!.distilled).toContain('$4,200');
+    expect(second).toMatchObject({ status: 'error', error: expect.stringMatching(/line 2 is not valid JSON/) });
+    expect(result.code).toBe(1);
+  }, 120_000);
+
+  it.each([
+    [['run', docs], /missing --task/],
+    [['run', docs, '--task', 'x', '--budget', '-3'], /--budget must be a positive whole number, got "-3"/],
+    [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
+    [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
+    [['run', docs, '--task', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['transmogrify'], /unknown command "transmogrify"/],
+  ])('exits 2 with a clear message on bad usage: %j', async (args, message) => {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('teaches with --help and answers --version', async () => {
+    const help = await cli(['run', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toMatch(/--budget <tokens>/);
+    expect(help.stderr).toMatch(/Examples:/);
+    const version = await cli(['--version']);
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(version.stdout.trim()).toBe(pkg.version);
+  });
+});
