@@ -3,6 +3,7 @@
  */
 export { createPipeline } from './pipeline.js';
 export { stream } from './stream.js';
+export { runStage } from './run-stage.js';
 export type { LocalStageName, Pipeline, PipelineInput, PipelineOptions, PathInput } from './pipeline.js';
 export { DistillDocument } from './document.js';
 export type {
