@@ -1,0 +1,122 @@
+/**
+ * Our retry policy. The SDK's own retries are off, so every attempt goes
+ * through the scheduler and counts against the window. We retry what can
+ * pass on its own (429, 5xx, timeouts, resets) with capped exponential
+ * backoff and full jitter, and never what cannot (400/401/403/404,
+ * insufficient_quota).
+ */
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { DistillError, invalidOption } from '../errors.js';
+import {
+  AbortedError,
+  AuthenticationError,
+  BadRequestError,
+  ConnectionError,
+  NotFoundError,
+  QuotaExceededError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+} from './errors.js';
+import { readRetryAfter } from './limiter.js';
+
+export interface RetryOptions {
+  /** Retries after the first attempt. @default 6 */
+  maxRetries?: number;
+  /** The first backoff's ceiling. @default 500 */
+  baseDelayMs?: number;
+  /** No backoff is longer than this. @default 30000 */
+  maxDelayMs?: number;
+  /** Source of jitter in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+export class RetryPolicy {
+  readonly maxRetries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly #random: () => number;
+
+  constructor(options: RetryOptions = {}) {
+    this.maxRetries = options.maxRetries ?? 6;
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) throw invalidOption('maxRetries', 'an integer ≥ 0', options.maxRetries);
+    if (!(this.baseDelayMs >= 0)) throw invalidOption('baseDelayMs', 'a number ≥ 0', options.baseDelayMs);
+    if (!(this.maxDelayMs >= this.baseDelayMs)) throw invalidOption('maxDelayMs', `a number ≥ baseDelayMs (${this.baseDelayMs})`, options.maxDelayMs);
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Full jitter (AWS's recipe): uniform in [0, min(cap, base·2^retry)), and never before the server's Retry-After. */
+  delay(retry: number, retryAfterMs?: number): number {
+    const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** retry);
+    const jittered = this.#random() * ceiling;
+    return retryAfterMs === undefined ? jittered : Math.max(retryAfterMs, jittered);
+  }
+}
+
+/** What one failed attempt means for the document and the run. */
+export interface Failure {
+  error: DistillError;
+  retryable: boolean;
+  /** Later requests would fail the same way: stop sending. */
+  stopsRun: boolean;
+  retryAfterMs?: number;
+}
+
+/** Map an SDK (or other) throw onto our error classes. */
+export function classifyFailure(thrown: unknown, now: number): Failure {
+  if (thrown instanceof DistillError) return { error: thrown, retryable: false, stopsRun: false };
+  if (thrown instanceof APIUserAbortError || (thrown instanceof Error && thrown.name === 'AbortError')) {
+    return { error: new AbortedError({ cause: thrown }), retryable: false, stopsRun: false };
+  }
+  if (thrown instanceof APIConnectionTimeoutError) {
+    return { error: new TimeoutError(`request timed out: ${thrown.message}`, { cause: thrown }), retryable: true, stopsRun: false };
+  }
+  if (thrown instanceof APIConnectionError) {
+    const detail = thrown.cause instanceof Error ? `${thrown.message} (${thrown.cause.message})` : thrown.message;
+    return { error: new ConnectionError(`connection failed: ${detail}`, { cause: thrown }), retryable: true, stopsRun: false };
+  }
+  if (thrown instanceof APIError) {
+    const status = thrown.status;
+    const message = `${status ?? '?'} ${thrown.message}`;
+    const options = { cause: thrown, ...(status === undefined ? {} : { status }) };
+    const code = thrown.code ?? (thrown.error as { code?: string } | undefined)?.code;
+    const type = thrown.type ?? (thrown.error as { type?: string } | undefined)?.type;
+    if (code === 'insufficient_quota' || type === 'insufficient_quota') {
+      return { error: new QuotaExceededError(`the account is out of quota: ${message}`, options), retryable: false, stopsRun: true };
+    }
+    if (status === 429) {
+      const retryAfterMs = readRetryAfter(thrown.headers, now);
+      return {
+        error: new RateLimitError(`rate limited: ${message}`, options),
+        retryable: true,
+        stopsRun: false,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    }
+    if (status === 401 || status === 403) return { error: new AuthenticationError(`not authorised: ${message}`, options), retryable: false, stopsRun: true };
+    if (status === 404) return { error: new NotFoundError(`not found: ${message}`, options), retryable: false, stopsRun: true };
+    if (status === 400 || status === 422) {
+      // Too long a prompt is this document's problem; any other 400 is in parameters every request shares.
+      const documentOnly = code === 'context_length_exceeded' || code === 'string_above_max_length' || /maximum context length/i.test(thrown.message);
+      return {
+        error: new BadRequestError(`request rejected: ${message}`, { ...options, stopsRun: !documentOnly }),
+        retryable: false,
+        stopsRun: !documentOnly,
+      };
+    }
+    if (status === 408 || status === 409 || (status !== undefined && status >= 500)) {
+      const retryAfterMs = readRetryAfter(thrown.headers, now);
+      return {
+        error: new ServerError(`server error: ${message}`, options),
+        retryable: true,
+        stopsRun: false,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    }
+    return { error: new BadRequestError(`request failed: ${message}`, options), retryable: false, stopsRun: false };
+  }
+  const detail = thrown instanceof Error ? thrown.message : String(thrown);
+  return { error: new ConnectionError(`request failed: ${detail}`, { cause: thrown }), retryable: false, stopsRun: false };
+}

@@ -1,0 +1,138 @@
+/**
+ * Every attempt to the API passes here: a p-queue bounds how many are in
+ * flight, the sliding-window limiter keeps each window under `rpm`/`tpm`
+ * (retries count too), and the retry policy decides what to do with a
+ * failure. A failure that would repeat for every request stops the run:
+ * attempts not yet sent fail fast with a `RunStoppedError` naming it.
+ */
+import PQueue from 'p-queue';
+import { invalidOption, type DistillError } from '../errors.js';
+import type { Clock } from './clock.js';
+import { AbortedError, RunStoppedError } from './errors.js';
+import { readServerLimits, SlidingWindowLimiter, type LimiterOptions } from './limiter.js';
+import { classifyFailure, RetryPolicy, type RetryOptions } from './retry.js';
+
+export interface SchedulerOptions extends LimiterOptions, RetryOptions {
+  /** Requests in flight at once. @default 8 */
+  concurrency?: number;
+}
+
+/** One attempt: the SDK call, returning its value and the response headers. */
+export type Attempt<Value> = (signal: AbortSignal | undefined) => Promise<{ value: Value; headers?: Headers }>;
+
+export interface Sent<Value> {
+  value: Value;
+  /** Attempts made, the successful one included. */
+  attempts: number;
+}
+
+/** Thrown by `send`: the final error, plus how many attempts it took. */
+export class SendFailure extends Error {
+  constructor(
+    readonly error: DistillError,
+    readonly attempts: number,
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
+export interface SchedulerStats {
+  attempts: number;
+  retries: number;
+  /** Retries by what triggered them: `E_LLM_RATE_LIMIT`, `E_LLM_SERVER`, `E_LLM_CONNECTION`, `E_LLM_TIMEOUT`. */
+  retriesByCode: Record<string, number>;
+  waitedMs: number;
+  pauses: number;
+}
+
+export class RequestScheduler {
+  readonly limiter: SlidingWindowLimiter;
+  readonly policy: RetryPolicy;
+  readonly clock: Clock;
+  readonly #queue: PQueue;
+  #stopped: DistillError | undefined;
+  #attempts = 0;
+  #retries = 0;
+  #retriesByCode: Record<string, number> = {};
+
+  constructor(options: SchedulerOptions = {}) {
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw invalidOption('concurrency', 'a positive integer', options.concurrency);
+    this.limiter = new SlidingWindowLimiter(options);
+    this.policy = new RetryPolicy(options);
+    this.clock = this.limiter.clock;
+    this.#queue = new PQueue({ concurrency });
+  }
+
+  /** The failure that stopped the run, if one did. */
+  get stopped(): DistillError | undefined {
+    return this.#stopped;
+  }
+
+  stop(reason: DistillError): void {
+    this.#stopped ??= reason;
+  }
+
+  stats(): SchedulerStats {
+    return {
+      attempts: this.#attempts,
+      retries: this.#retries,
+      retriesByCode: { ...this.#retriesByCode },
+      waitedMs: this.limiter.waitedMs,
+      pauses: this.limiter.pauses,
+    };
+  }
+
+  /** Send one request of `tokens` (prompt + max_tokens), retrying by policy. */
+  async send<Value>(tokens: number, attempt: Attempt<Value>, signal?: AbortSignal): Promise<Sent<Value>> {
+    let attempts = 0;
+    for (let retry = 0; ; retry += 1) {
+      if (this.#stopped) throw new SendFailure(new RunStoppedError(this.#stopped), attempts);
+      let outcome: { value: Value; headers?: Headers } | { thrown: unknown };
+      try {
+        outcome = await this.#queue.add(
+          async () => {
+            // The run may have stopped while this attempt waited for a slot.
+            if (this.#stopped) throw new RunStoppedError(this.#stopped);
+            await this.limiter.acquire(tokens, signal);
+            if (this.#stopped) throw new RunStoppedError(this.#stopped);
+            attempts += 1;
+            this.#attempts += 1;
+            try {
+              const result = await attempt(signal);
+              this.limiter.observe(readServerLimits(result.headers));
+              return result;
+            } catch (thrown) {
+              const headers = (thrown as { headers?: unknown }).headers;
+              if (headers instanceof Headers) this.limiter.observe(readServerLimits(headers));
+              return { thrown };
+            }
+          },
+        );
+      } catch (thrown) {
+        // Limiter or stop errors, before anything was sent.
+        if (signal?.aborted) throw new SendFailure(new AbortedError({ cause: thrown }), attempts);
+        throw new SendFailure(classifyFailure(thrown, this.clock.now()).error, attempts);
+      }
+      if (!('thrown' in outcome)) return { value: outcome.value, attempts };
+
+      const failure = classifyFailure(outcome.thrown, this.clock.now());
+      if (failure.stopsRun) this.stop(failure.error);
+      if (!failure.retryable || retry >= this.policy.maxRetries || signal?.aborted) throw new SendFailure(failure.error, attempts);
+      this.#retries += 1;
+      this.#retriesByCode[failure.error.code] = (this.#retriesByCode[failure.error.code] ?? 0) + 1;
+      // A Retry-After speaks for the account, not this request: every send waits.
+      if (failure.retryAfterMs !== undefined) this.limiter.pauseUntil(this.clock.now() + failure.retryAfterMs);
+      try {
+        await this.clock.sleep(this.policy.delay(retry, failure.retryAfterMs), signal);
+      } catch (thrown) {
+        throw new SendFailure(new AbortedError({ cause: thrown }), attempts);
+      }
+    }
+  }
+
+  /** Wait for everything queued to finish. */
+  onIdle(): Promise<void> {
+    return this.#queue.onIdle();
+  }
+}
