@@ -11,7 +11,7 @@ import { createPipeline, type LocalStageName, type PipelineInput, type PipelineO
 import { formatUsd } from './pricing.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
-import { formatSummary, percent, formatInt } from './report.js';
+import { formatLlmLines, formatSummary, percent, formatInt, type LlmTotals } from './report.js';
 import type { DistillRecord } from './record.js';
 import { RunSummary } from './summary.js';
 import { localStageNames } from '../stages/index.js';
@@ -76,6 +76,24 @@ Options:
   --allow-remote-models  let a hub id download (needs network)
   --quiet                no summary on stderr
 
+Model calls (the llm stage):
+  --max-tokens <n>       answer length cap; cost estimates assume it is used
+                         in full (default: 1024)
+  --rpm <n>, --tpm <n>   requests / tokens (prompt + max-tokens) per minute;
+                         no 60-second window ever holds more, retries included
+  --max-retries <n>      retries of 429, 5xx, timeouts and resets, with
+                         capped exponential backoff (default: 6); 400, 401,
+                         403, 404 and insufficient_quota are never retried
+  --cache <dir|redis://host:port>
+                         response cache (default: .distill-cache/ here); a
+                         rerun sends nothing for documents already answered
+  --no-cache             do not read or write the cache
+  --max-cost <usd>       stop before a request that could take spend past
+                         this; the rest are skipped with the reason
+  --batch                queue requests for the Batch API (half price, within
+                         24 h); collect with "distill batch collect"
+  --route                send small, simple prompts to gpt-4o-mini
+
 Environment:
   OPENAI_API_KEY         sends requests when set (unless --dry-run)
   OPENAI_BASE_URL        an OpenAI-compatible endpoint (default: OpenAI)
@@ -100,6 +118,15 @@ const runFlags = {
   'disable-rule': { type: 'string', multiple: true },
   rules: { type: 'string' },
   'classifier-model': { type: 'string' },
+  'max-tokens': { type: 'string' },
+  rpm: { type: 'string' },
+  tpm: { type: 'string' },
+  'max-retries': { type: 'string' },
+  cache: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  'max-cost': { type: 'string' },
+  batch: { type: 'boolean' },
+  route: { type: 'boolean' },
   'allow-remote-models': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -192,6 +219,29 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   const budget = positiveInt('budget', values.budget) ?? config.budget;
   const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
   const model = values.model ?? config.model;
+  const llm = { ...config.llm } as Record<string, unknown>;
+  const maxTokens = positiveInt('max-tokens', values['max-tokens']);
+  if (maxTokens !== undefined) llm.maxTokens = maxTokens;
+  const rpm = positiveInt('rpm', values.rpm);
+  if (rpm !== undefined) llm.rpm = rpm;
+  const tpm = positiveInt('tpm', values.tpm);
+  if (tpm !== undefined) llm.tpm = tpm;
+  if (values['max-retries'] !== undefined) {
+    const retries = Number(values['max-retries']);
+    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--max-retries must be a whole number, 0 or more, got "${values['max-retries']}"`);
+    llm.maxRetries = retries;
+  }
+  if (values['no-cache'] && values.cache) throw new UsageError('--cache and --no-cache contradict each other', { fix: 'keep one of them' });
+  if (values['no-cache']) llm.cache = false;
+  else if (values.cache) llm.cache = values.cache;
+  if (values['max-cost'] !== undefined) {
+    const maxCost = Number(values['max-cost']);
+    if (!(maxCost > 0)) throw new UsageError(`--max-cost must be a positive number of US dollars, got "${values['max-cost']}"`);
+    llm.maxCost = maxCost;
+  }
+  if (values.batch) llm.batch = true;
+  if (values.route) llm.route = true;
+  if (concurrency !== undefined && llm.concurrency === undefined) llm.concurrency = concurrency;
   const options: PipelineOptions = {
     task,
     dryRun,
@@ -204,7 +254,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     classify: classify as PipelineOptions['classify'] & object,
     ...(config.entities ? { entities: config.entities } : {}),
     ...(config.sections ? { sections: config.sections } : {}),
-    ...(config.llm ? { llmOptions: config.llm } : {}),
+    llmOptions: llm as PipelineOptions['llmOptions'] & object,
   };
   const dryRunReason = dryRunFlag ? '--dry-run was given' : hasKey ? undefined : 'OPENAI_API_KEY is not set';
   return dryRunReason ? { options, dryRunReason } : { options };
@@ -272,7 +322,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write('(records not written: stdout is a terminal. Use --out records.jsonl, or pipe stdout, for the full JSONL records.)\n\n');
   }
   if (!values.quiet) {
-    io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
+    const llmStage = pipeline.stages.find((stage) => stage.name === 'llm') as { summary?: () => LlmTotals } | undefined;
+    const llmLines = llmStage?.summary ? formatLlmLines(llmStage.summary()) : [];
+    io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
     if (values.out) io.stderr.write(`Records: ${values.out}\n`);
   }
   return summary.statuses.error > 0 ? 1 : 0;

@@ -10,7 +10,7 @@ import type { PipelineOptions } from './pipeline.js';
  * { "task": "List every deadline", "budget": 800, "stages": ["regex", "sections"],
  *   "regex": { "disable": ["regex:web-share-links"] }, "prices": { "my-model": { "input": 1, "cachedInput": 0.5, "output": 4 } } }
  */
-export type ConfigFile = Partial<Omit<PipelineOptions, 'tokenizer' | 'onStage' | 'llmOptions'>> & { llm?: PipelineOptions['llmOptions'] };
+export type ConfigFile = Partial<Omit<PipelineOptions, 'tokenizer' | 'onStage' | 'llmOptions' | 'llm'>> & { llm?: PipelineOptions['llmOptions'] };
 
 const knownKeys = new Set(['task', 'budget', 'model', 'stages', 'dryRun', 'concurrency', 'prices', 'regex', 'entities', 'classify', 'sections', 'llm']);
 

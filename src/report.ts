@@ -81,3 +81,54 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
   if (summary.failures.length > 20) out.push(`  … and ${summary.failures.length - 20} more (see the records' "error" field).`);
   return out.join('\n');
 }
+
+/** The LLM stage's run totals, as the summary needs them (structural, so report.ts does not depend on the stage). */
+export interface LlmTotals {
+  dryRun: boolean;
+  batch: boolean;
+  answered: number;
+  sent: number;
+  cacheHits: number;
+  cache: string | null;
+  failed: number;
+  skippedByMaxCost: number;
+  requests: number;
+  retries: number;
+  retriesByCode: Record<string, number>;
+  spentUsd: number;
+  estimatedUsd: number;
+  savedByCacheUsd: number;
+  unpriced: number;
+  maxCostUsd: number | null;
+  stopped: { code: string; reason: string; fix?: string } | null;
+  models: Record<string, { documents: number; spentUsd: number; estimatedUsd: number; savedByCacheUsd: number }>;
+  rateLimit: { waitedMs: number; pauses: number };
+  batches: { id: string; requests?: number }[];
+  batchPending: number;
+}
+
+export function formatLlmLines(totals: LlmTotals): string[] {
+  const lines: string[] = [];
+  if (totals.dryRun) {
+    lines.push(`Would spend at most ${formatUsd(totals.estimatedUsd)} on the model (prompts plus max-tokens answers).`);
+    return lines;
+  }
+  if (totals.batch) {
+    for (const batch of totals.batches) lines.push(`Batch ${batch.id} submitted${batch.requests ? ` (${batch.requests} requests)` : ''}: check it with "distill batch status ${batch.id}", then "distill batch collect ${batch.id} --out answers.jsonl".`);
+    if (totals.batchPending > 0) lines.push(`${totals.batchPending} documents are already in a submitted batch and were not sent again.`);
+    lines.push(`Batch estimate: at most ${formatUsd(totals.estimatedUsd)} at batch prices.`);
+  }
+  const retries = Object.entries(totals.retriesByCode)
+    .map(([code, count]) => `${count}× ${code}`)
+    .join(', ');
+  lines.push(
+    `Model calls: ${totals.sent} answered over the network, ${totals.cacheHits} from the cache${totals.cache ? ` (${totals.cache})` : ''}, ${totals.failed} failed; ${totals.requests} HTTP attempts, ${totals.retries} retries${retries ? ` (${retries})` : ''}.`,
+  );
+  if (totals.rateLimit.pauses > 0) lines.push(`Rate limits: waited ${(totals.rateLimit.waitedMs / 1000).toFixed(1)} s over ${totals.rateLimit.pauses} pauses.`);
+  lines.push(`Spent ${formatUsd(totals.spentUsd)} (billed usage)${totals.unpriced > 0 ? `, plus ${totals.unpriced} documents on a model with no known price` : ''}; saved by cache ${formatUsd(totals.savedByCacheUsd)}.`);
+  const models = Object.entries(totals.models);
+  if (models.length > 1) lines.push(`Routing: ${models.map(([name, split]) => `${name} ${split.documents} docs ${formatUsd(split.spentUsd)}`).join(', ')}.`);
+  if (totals.maxCostUsd !== null && totals.skippedByMaxCost > 0) lines.push(`--max-cost ${formatUsd(totals.maxCostUsd)} reached: ${totals.skippedByMaxCost} documents skipped, not sent.`);
+  if (totals.stopped) lines.push(`STOPPED SENDING: ${totals.stopped.reason} [${totals.stopped.code}]${totals.stopped.fix ? `\n  fix: ${totals.stopped.fix}` : ''}`);
+  return lines;
+}
