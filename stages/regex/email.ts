@@ -1,0 +1,283 @@
+import {
+  blocksOf,
+  isBlank,
+  maxFurnitureLine,
+  onEmailBody,
+  removeLineRanges,
+  splitEmail,
+  unchanged,
+  type Block,
+  type RegexRule,
+  type RuleResult,
+} from './engine.js';
+
+/**
+ * Email: what mail transport and mail clients add around what the sender
+ * wrote. These rules run only on emails (the loader's format, or text that
+ * starts with a header block) and, except the header rule, only on the body.
+ */
+
+/** The headers a reader (and a model) needs: who, to whom, when, about what. */
+const keptHeaders = /^(?:from|to|cc|date|subject):/i;
+
+function removeTransportHeaders(text: string): RuleResult {
+  const { head, body } = splitEmail(text);
+  const lines = head.split('\n');
+  const kept: string[] = [];
+  let hits = 0;
+  let keeping = false;
+  for (const line of lines) {
+    if (line === '') {
+      kept.push(line);
+      continue;
+    }
+    // Folded continuation lines belong to the header above them.
+    if (/^[ \t]/.test(line)) {
+      if (keeping) kept.push(line);
+      continue;
+    }
+    keeping = keptHeaders.test(line);
+    if (keeping) kept.push(line);
+    else hits++;
+  }
+  return hits === 0 ? unchanged(text) : { text: kept.join('\n') + body, hits };
+}
+
+/** A quoted line: `>` quoting, possibly nested and indented. */
+const quotedLine = /^[ \t]{0,8}>/;
+/** "On Tue, 20 Aug 2002, Al White wrote:", "Al white wrote:", "kre said:", "Quoting Bob:". */
+const attributionEnd = /(?:wrote|writes|said|says|a écrit|schrieb)[ \t]*:[ \t]*$|^Quoting [^\n]{1,120}:[ \t]*$/i;
+const attributionStart = /^[ \t]*On [^\n]{1,200}$/;
+const originalMessage = /^[ \t]*-{2,}[ \t]*(?:Original Message|Reply Message|Ursprüngliche Nachricht)[ \t]*-{2,}[ \t]*$/i;
+/** Outlook's reply header: "From: … Sent: … To: … Subject:" starting the quoted part. */
+const outlookFrom = /^[ \t]*\*?From:\*?[ \t]+\S/;
+const outlookSent = /^[ \t]*\*?Sent:\*?[ \t]+\S/;
+
+function nextNonBlank(lines: readonly string[], index: number, limit = 3): number {
+  for (let next = index + 1; next < lines.length && next <= index + limit; next++) if (!isBlank(lines[next]!)) return next;
+  return -1;
+}
+
+function removeQuotedReplies(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    const ranges: Array<[number, number]> = [];
+    let index = 0;
+    while (index < lines.length) {
+      const line = lines[index]!;
+      // An Outlook-style reply quotes everything below the marker, unprefixed.
+      if (line.length <= 80 && (originalMessage.test(line) || (outlookFrom.test(line) && outlookSent.test(lines[index + 1] ?? '')))) {
+        ranges.push([index, lines.length]);
+        break;
+      }
+      if (quotedLine.test(line)) {
+        const start = index;
+        while (index < lines.length && (quotedLine.test(lines[index]!) || (isBlank(lines[index]!) && quotedLine.test(lines[index + 1] ?? '')))) index++;
+        ranges.push([start, index]);
+        continue;
+      }
+      // A "|"-quoted block counts only right under an attribution line (a "|" line alone may be a table).
+      if (line.length <= maxFurnitureLine && attributionEnd.test(line)) {
+        const next = nextNonBlank(lines, index);
+        if (next >= 0 && /^[ \t]{0,4}\|/.test(lines[next]!)) {
+          let end = next;
+          while (end < lines.length && (/^[ \t]{0,4}\|/.test(lines[end]!) || (isBlank(lines[end]!) && /^[ \t]{0,4}\|/.test(lines[end + 1] ?? '')))) end++;
+          ranges.push([next, end]);
+          index = end;
+          continue;
+        }
+      }
+      index++;
+    }
+    return ranges;
+  });
+}
+
+/** Attribution lines whose quote is gone (or still there): the "X wrote:" above a quoted block. */
+function removeAttributions(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    const ranges: Array<[number, number]> = [];
+    for (let index = 0; index < lines.length; index++) {
+      const line = lines[index]!;
+      if (line.length > maxFurnitureLine || !attributionEnd.test(line)) continue;
+      const next = nextNonBlank(lines, index);
+      if (next < 0 || !(quotedLine.test(lines[next]!) || /^[ \t]{0,4}\|/.test(lines[next]!))) continue;
+      // "On Tue, 20 Aug 2002 22:51:52 EDT,\nValdis wrote:" is one attribution on two lines.
+      const previous = lines[index - 1];
+      const start = previous !== undefined && previous.length <= 200 && attributionStart.test(previous) && !/[.!?]$/.test(previous.trim()) ? index - 1 : index;
+      const last = ranges.at(-1);
+      if (last && last[1] > start) continue;
+      ranges.push([start, index + 1]);
+    }
+    return ranges;
+  });
+}
+
+/** "-- " (RFC 3676), or "--" as many clients send it; "- --" is the PGP dash-escaped form. */
+const signatureDelimiter = /^(?:- )?--[ \t]?$/;
+const longSignature = 25;
+
+function removeSignature(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    // Non-blank lines after each line, counted once so that many delimiters stay linear.
+    const after = new Array<number>(lines.length + 1).fill(0);
+    for (let index = lines.length - 1; index >= 0; index--) after[index] = after[index + 1]! + (isBlank(lines[index]!) ? 0 : 1);
+    for (let index = 0; index < lines.length; index++) {
+      if (!signatureDelimiter.test(lines[index]!)) continue;
+      const nonBlank = after[index + 1]!;
+      const strict = lines[index]!.endsWith(' ');
+      // A signature is short and ends the message; a long tail after "--" is more message (a digest, a forward).
+      if (nonBlank <= (strict ? longSignature : 10)) return [[index, lines.length]];
+      if (!strict) continue;
+      let end = index + 1;
+      while (end < lines.length && end <= index + 10 && !isBlank(lines[end]!)) end++;
+      return [[index, end]];
+    }
+    return [];
+  });
+}
+
+const listFooterMark = /mailing list|mailman\/listinfo|listinfo|list-?serv|majordomo|Yahoo! Groups|groups\.yahoo\.com|lists\.sourceforge\.net|(?:un)?subscri(?:be|ption)|list (?:maintainer|archive|admin)/i;
+const separatorLine = /^[ \t]*[_=~*-]{10,}[ \t]*$/;
+const linkOrAddress = /https?:\/\/|mailto:|\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b/;
+
+function isListFooter(block: Block): boolean {
+  if (block.lines.length > 10) return false;
+  const text = block.lines.join('\n');
+  if (text.length > 1200 || !listFooterMark.test(text)) return false;
+  const marks = block.lines.filter((line) => listFooterMark.test(line)).length;
+  // Footers are mostly list furniture: a separator, a link, the list's name; a paragraph that mentions a list once is prose.
+  return linkOrAddress.test(text) && (separatorLine.test(block.lines[0]!) || marks * 2 >= block.lines.length || block.lines.length <= 3);
+}
+
+function removeListFooters(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    const blocks = blocksOf(lines);
+    const ranges: Array<[number, number]> = [];
+    // Footers sit at the end: walk back from the last paragraph while paragraphs look like list furniture.
+    for (let index = blocks.length - 1; index >= 0 && index >= blocks.length - 4; index--) {
+      const block = blocks[index]!;
+      if (isListFooter(block)) ranges.unshift([block.start, block.end]);
+      else if (block.lines.every((line) => separatorLine.test(line))) ranges.unshift([block.start, block.end]);
+      else break;
+    }
+    // A trailing footer that only removed separators is not a footer.
+    if (ranges.length > 0 && ranges.every(([start, end]) => lines.slice(start, end).every((line) => separatorLine.test(line)))) return [];
+    return ranges;
+  });
+}
+
+const unsubscribeWord = /\bunsubscri(?:be|bing|ption)\b|\bopt[ -]out\b|\bremove (?:yourself|your (?:e-?mail|address|name)) from\b|\bchange your (?:e-?mail )?(?:settings|preferences|subscription)\b/i;
+
+function removeUnsubscribe(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    const ranges: Array<[number, number]> = [];
+    for (const block of blocksOf(lines)) {
+      if (block.lines.length > 5) continue;
+      const text = block.lines.join('\n');
+      if (text.length > 600 || !unsubscribeWord.test(text)) continue;
+      // Instructions with somewhere to go; a question about unsubscribing is prose.
+      if (linkOrAddress.test(text) || /\bclick\b|\bvisit\b|\bsend\b|\breply\b|\bhere\b/i.test(text)) ranges.push([block.start, block.end]);
+    }
+    return ranges;
+  });
+}
+
+const disclaimerMark =
+  /\bintended (?:solely |only )?for the (?:(?:sole |exclusive )?use of the )?(?:addressee|intended recipient|named recipient|individual|person)|\bif you (?:are not|have received this)[^\n]{0,60}(?:intended recipient|in error)|\bconfidential(?:ity)? (?:notice|disclaimer|information)\b|\b(?:privileged|confidential) and\/or (?:privileged|confidential)\b|\bmay (?:contain|be) (?:legally )?(?:confidential|privileged)|\bconfidential and may be (?:legally )?privileged|\bviews (?:and opinions )?expressed (?:in this (?:e-?mail|message) )?are (?:those of|solely)/i;
+const disclaimerHeading = /^[ \t]*(?:e-?mail |legal |confidentiality )?(?:disclaimer|notice)[ \t]*:?[ \t]*$/i;
+
+function removeDisclaimers(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    const blocks = blocksOf(lines);
+    const ranges: Array<[number, number]> = [];
+    blocks.forEach((block, index) => {
+      if (block.lines.length > 40) return;
+      const text = block.lines.join(' ');
+      if (!disclaimerMark.test(text)) return;
+      const previous = blocks[index - 1];
+      const last = ranges.at(-1);
+      // Take the "DISCLAIMER" heading and the separator above it along.
+      if (previous && previous.lines.length <= 2 && previous.lines.every((line) => disclaimerHeading.test(line) || separatorLine.test(line)) && (!last || last[1] <= previous.start)) {
+        ranges.push([previous.start, previous.end]);
+      }
+      ranges.push([block.start, block.end]);
+    });
+    return ranges;
+  });
+}
+
+const mimeBoundary = /^--(?:[=_]{1,4}[\w=.'+-]{4,70}|[\w.'+-]{0,20}(?:NextPart|Boundary|_Part_|=_)[\w=.'+-]{0,70})(?:--)?[ \t]*$/i;
+const mimeHeader = /^Content-(?:Type|Transfer-Encoding|Disposition|ID|Description|Class):[ \t]/i;
+const mimePreamble = /^[ \t]*This is a (?:multi-?part|MIME[- ]encoded)[^\n]{0,80}$/i;
+
+function removeMimeLeftovers(body: string): RuleResult {
+  return removeLineRanges(body, (lines) => {
+    const ranges: Array<[number, number]> = [];
+    for (let index = 0; index < lines.length; index++) {
+      const line = lines[index]!;
+      if (line.length <= 120 && (mimeBoundary.test(line) || mimeHeader.test(line) || mimePreamble.test(line))) ranges.push([index, index + 1]);
+    }
+    return ranges;
+  });
+}
+
+const onEmail = (environment: { email: boolean }) => environment.email;
+
+export const emailRules: readonly RegexRule[] = [
+  {
+    name: 'regex:email-transport-headers',
+    family: 'email',
+    description: 'transport and MTA headers (Received, Return-Path, X-*, List-*, Message-ID, MIME ...); From, To, Cc, Date and Subject are kept',
+    appliesTo: onEmail,
+    apply: removeTransportHeaders,
+  },
+  {
+    name: 'regex:email-mime-leftovers',
+    family: 'email',
+    description: 'MIME boundaries, part headers and "This is a multi-part message" lines left in a body',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeMimeLeftovers),
+  },
+  {
+    name: 'regex:email-attribution',
+    family: 'email',
+    description: '"On ... wrote:" and "X wrote:" lines above a quoted reply',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeAttributions),
+  },
+  {
+    name: 'regex:email-quoted-replies',
+    family: 'email',
+    description: 'quoted text of earlier messages: ">" lines, "|" blocks under an attribution, "-----Original Message-----" tails',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeQuotedReplies),
+  },
+  {
+    name: 'regex:email-signature',
+    family: 'email',
+    description: 'signature blocks after a "-- " line',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeSignature),
+  },
+  {
+    name: 'regex:email-list-footer',
+    family: 'email',
+    description: 'mailing-list footers at the end of a message (list name, listinfo link, subscription help)',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeListFooters),
+  },
+  {
+    name: 'regex:email-unsubscribe',
+    family: 'email',
+    description: 'short paragraphs telling how to unsubscribe, with a link or an address',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeUnsubscribe),
+  },
+  {
+    name: 'regex:email-disclaimer',
+    family: 'email',
+    description: 'confidentiality disclaimers ("intended recipient", "received this in error") and their heading',
+    appliesTo: onEmail,
+    apply: (text) => onEmailBody(text, removeDisclaimers),
+  },
+];
