@@ -61,6 +61,7 @@ interface TaggedDocument {
 
 const prepositionLike = new Set(['Preposition', 'Conjunction']);
 const durationLike = new Set(['Duration', 'Determiner', 'Fraction', 'Cardinal', 'TextValue']);
+const calendarLike = new Set(['Year', 'Month', 'WeekDay', 'Time', 'Holiday']);
 const multipliers = /^(?:hundreds?|thousands?|millions?|billions?|trillions?|bn|mn|m|k)$/i;
 const currencyWords = /^(?:dollars?|cents?|euros?|pounds?|yen|francs?|rupees?|bucks?|usd|eur|gbp|sterling)$/i;
 const percentWords = /^(?:percent(?:age)?|per|cent|%|points?)$/i;
@@ -134,10 +135,15 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
 
   const percentSpans: Span[] = [];
   if (types.has('percent') || types.has('number')) {
-    for (const [n, s, e] of pointersOf(doc.percentages())) {
+    // compromise reads "3 per cent" (the older spelling, common in SOTU) as a bare number.
+    const perCent = pointersOf(doc.numbers()).filter(([n, , e]) => {
+      const next = sentences[n]?.[e]?.text.toLowerCase();
+      return next === 'percent' || (next === 'per' && sentences[n]?.[e + 1]?.text.toLowerCase() === 'cent');
+    });
+    for (const [n, s, e] of mergePointers([...pointersOf(doc.percentages()), ...perCent])) {
       const sentence = sentences[n] ?? [];
       let end = e;
-      while (end < sentence.length && percentWords.test(sentence[end]!.text) && end - e < 2) end++;
+      while (end < sentence.length && percentWords.test(sentence[end]!.text) && end - e < 2 && !/[,;:]/.test(sentence[end - 1]!.post)) end++;
       const span = spanOf(text, sentence.slice(s, end));
       if (!span || overlapsAny(span, moneySpans)) continue;
       percentSpans.push(span);
@@ -175,8 +181,8 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
       while (first < last && (isTagged(terms[first]!, prepositionLike) || terms[first]!.tags.has('Percent') || terms[first]!.tags.has('Money') || !terms[first]!.tags.has('Date'))) first++;
       while (last > first && isTagged(terms[last - 1]!, prepositionLike)) last--;
       const kept = terms.slice(first, last);
-      // "two years", "half a century", "a season" are durations, not dates.
-      if (kept.every((term) => isTagged(term, durationLike))) return;
+      // "two years", "half a century", "a season" are durations, not dates; "the year 2000" is a date.
+      if (kept.every((term) => isTagged(term, durationLike)) && !kept.some((term) => isTagged(term, calendarLike))) return;
       const span = spanOf(text, kept);
       if (!span) return;
       const value = text.slice(span.start, span.end);
@@ -185,8 +191,62 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
       if (normalized === undefined && interval?.start) normalized = isoFromInterval(interval.start, interval.end, interval.unit);
       keep('date', span, normalized);
     });
+    // Fiscal and relative periods compromise-dates does not read ("the current fiscal year", "fiscal year 1947").
+    const dated = found.filter((entity) => entity.type === 'date');
+    for (const match of text.matchAll(periodPattern)) {
+      const span = { start: match.index, end: match.index + match[0].length };
+      if (!overlapsAny(span, dated)) keep('date', span, normalizeDate(match[0]));
+    }
+  }
+
+  if (types.has('person')) {
+    const people = found.filter((entity) => entity.type === 'person');
+    for (const span of titledNames(text, sentences)) if (!overlapsAny(span, people)) keep('person', span);
   }
   return found;
+}
+
+const periodPattern = /\b(?:(?:the|this|that)\s+)?(?:current|next|last|previous|past|coming|present|same|following|preceding|ensuing)\s+(?:fiscal\s+|calendar\s+)?(?:year|quarter|decade|century)\b|\b(?:fiscal|calendar)\s+years?\s+\d{4}\b|\b(?:today|tonight|tomorrow|yesterday)\b/gi;
+
+/** Titles that are followed by a name: "Prime Ministers Churchill and Attlee", "Secretary Jim Baker". */
+const titles = new Set([
+  'President', 'Senator', 'Sen', 'Representative', 'Rep', 'Congressman', 'Congresswoman', 'Governor', 'Gov', 'Secretary',
+  'Minister', 'Ministers', 'Chancellor', 'King', 'Queen', 'Prince', 'Princess', 'Emperor', 'General', 'Gen', 'Generals',
+  'Admiral', 'Colonel', 'Col', 'Captain', 'Capt', 'Lieutenant', 'Lt', 'Sergeant', 'Sgt', 'Private', 'Corporal', 'Marshal',
+  'Agent', 'Judge', 'Justice', 'Dr', 'Mr', 'Mrs', 'Ms', 'Messrs', 'Miss', 'Sir', 'Lord', 'Lady', 'Pope', 'Bishop', 'Rev',
+  'Reverend', 'Ambassador', 'Mayor', 'Commissioner', 'Chairman', 'Professor', 'Prof', 'Officer', 'Detective', 'Pastor',
+]);
+const notNameTags = new Set(['Place', 'Organization', 'Date', 'Month', 'WeekDay', 'Honorific', 'Actor', 'Pronoun', 'Value', 'Acronym']);
+
+function titledNames(text: string, sentences: Term[][]): Span[] {
+  const spans: Span[] = [];
+  for (const sentence of sentences) {
+    for (let index = 0; index < sentence.length; index++) {
+      const title = sentence[index]!;
+      if (!titles.has(title.text.replace(/\.$/, '')) || /[,;:()]/.test(title.post)) continue;
+      const plural = /s$/.test(title.text) && title.text !== 'Messrs';
+      let cursor = index + 1;
+      while (cursor < sentence.length) {
+        const run: Term[] = [];
+        while (cursor < sentence.length && isNameTerm(sentence[cursor]!)) {
+          run.push(sentence[cursor]!);
+          cursor++;
+          if (/[,;:()]/.test(run.at(-1)!.post)) break;
+        }
+        const span = run.length > 0 ? dropPossessive(text, spanOf(text, run)) : undefined;
+        if (span) spans.push(span);
+        // "Prime Ministers Churchill and Attlee": a plural title governs a list of names.
+        if (!plural || run.length === 0 || sentence[cursor]?.text.toLowerCase() !== 'and') break;
+        cursor++;
+      }
+      index = cursor - 1;
+    }
+  }
+  return spans;
+}
+
+function isNameTerm(term: Term): boolean {
+  return /^\p{Lu}[\p{L}'’.-]*$/u.test(term.text) && term.tags.has('ProperNoun') && !isTagged(term, notNameTags);
 }
 
 function isTagged(term: Term, tags: ReadonlySet<string>): boolean {
