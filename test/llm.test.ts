@@ -340,3 +340,62 @@ describe('callModel routing', () => {
     expect(models['gpt-4o']!.spentUsd).toBeGreaterThan(models['gpt-4o-mini']!.spentUsd);
   });
 });
+
+describe('callModel limits', () => {
+  it('pauses when x-ratelimit-remaining-requests reaches 0, so the server never has to refuse', async () => {
+    const target = await serve({ rpm: 3, windowMs: 1000 });
+    const stage = stageFor(target, { concurrency: 1 });
+    const docs = documents(8);
+    for (const doc of docs) await stage.run(doc, context);
+    expect(docs.every((doc) => doc.status === 'ok')).toBe(true);
+    expect(target.requests.filter((request) => request.outcome === 'rpm')).toHaveLength(0);
+    expect(target.requests).toHaveLength(8);
+    expect(stage.summary().rateLimit.pauses).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps prompt tokens plus max_tokens under tpm', async () => {
+    const target = await serve({ tpm: 3000, windowMs: 1000 });
+    const stage = stageFor(target, { tpm: 3000, windowMs: 1000, maxTokens: 500, concurrency: 4 });
+    const docs = documents(12);
+    await Promise.all(docs.map((doc) => stage.run(doc, context)));
+    expect(docs.every((doc) => doc.status === 'ok')).toBe(true);
+    expect(target.requests.filter((request) => request.outcome === 'tpm')).toHaveLength(0);
+    expect(target.requests).toHaveLength(12);
+  });
+
+  it('fails a request larger than tpm plainly, without sending it', async () => {
+    const target = await serve();
+    const doc = documents(1)[0]!;
+    const stage = stageFor(target, { tpm: 600, maxTokens: 1000 });
+    await stage.run(doc, context);
+    expect(target.requests).toHaveLength(0);
+    expect(doc.messages.at(-1)).toMatchObject({ code: 'E_LLM_TPM', fatal: true });
+  });
+});
+
+describe('callModel resume', () => {
+  it('after an abort mid-run, a rerun sends only what was not answered', async () => {
+    const controller = new AbortController();
+    const target = await serve({ delayMs: 40, fault: (n) => (n === 5 ? (controller.abort(), undefined) : undefined) });
+    const docs = documents(10);
+    const first = stageFor(target, { concurrency: 2 });
+    await Promise.all(docs.map((doc) => first.run(doc, { ...context, signal: controller.signal })));
+    await first.close();
+    const answered = docs.filter((doc) => doc.status === 'ok');
+    const aborted = docs.filter((doc) => doc.status === 'error');
+    expect(answered.length).toBeGreaterThanOrEqual(3);
+    expect(aborted.length).toBeGreaterThanOrEqual(4);
+    expect(aborted.every((doc) => doc.messages.at(-1)?.code === 'E_LLM_ABORTED')).toBe(true);
+    const sentBefore = target.requests.length;
+
+    const rerun = stageFor(target, { concurrency: 2 });
+    const again = documents(10);
+    await Promise.all(again.map((doc) => rerun.run(doc, context)));
+    expect(again.every((doc) => doc.status === 'ok')).toBe(true);
+    const answeredPrompts = new Set(answered.map((doc) => JSON.stringify((doc.data.request as { messages: unknown }).messages)));
+    const resent = target.requests.slice(sentBefore).filter((request) => answeredPrompts.has(JSON.stringify(request.body.messages)));
+    expect(resent).toEqual([]);
+    expect(rerun.summary().cacheHits).toBe(answered.length);
+    expect(rerun.summary().sent).toBe(10 - answered.length);
+  });
+});
