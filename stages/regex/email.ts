@@ -58,55 +58,55 @@ function nextNonBlank(lines: readonly string[], index: number, limit = 3): numbe
   return -1;
 }
 
+const pipeQuoted = /^[ \t]{0,4}\|/;
+
+/** The start of a two-line attribution ("On Tue, 20 Aug 2002 22:51:52 EDT,\nValdis wrote:"), or the line itself. */
+function attributionStartOf(lines: readonly string[], index: number): number {
+  const previous = lines[index - 1];
+  return previous !== undefined && previous.length <= 200 && attributionStart.test(previous) && !/[.!?]$/.test(previous.trim()) ? index - 1 : index;
+}
+
+/** End (exclusive) of the run of lines that `quoted` accepts from `start`, blank lines inside the run included. */
+function quoteEnd(lines: readonly string[], start: number, quoted: RegExp): number {
+  let end = start;
+  while (end < lines.length && (quoted.test(lines[end]!) || (isBlank(lines[end]!) && quoted.test(lines[end + 1] ?? '')))) end++;
+  return end;
+}
+
 function removeQuotedReplies(body: string): RuleResult {
   return removeLineRanges(body, (lines) => {
     const ranges: Array<[number, number]> = [];
+    const push = (start: number, end: number) => {
+      const last = ranges.at(-1);
+      if (last && last[1] >= start) last[1] = Math.max(last[1], end);
+      else ranges.push([start, end]);
+    };
     let index = 0;
     while (index < lines.length) {
       const line = lines[index]!;
       // An Outlook-style reply quotes everything below the marker, unprefixed.
       if (line.length <= 80 && (originalMessage.test(line) || (outlookFrom.test(line) && outlookSent.test(lines[index + 1] ?? '')))) {
-        ranges.push([index, lines.length]);
+        push(index, lines.length);
         break;
       }
       if (quotedLine.test(line)) {
-        const start = index;
-        while (index < lines.length && (quotedLine.test(lines[index]!) || (isBlank(lines[index]!) && quotedLine.test(lines[index + 1] ?? '')))) index++;
-        ranges.push([start, index]);
+        const end = quoteEnd(lines, index, quotedLine);
+        push(index, end);
+        index = end;
         continue;
       }
-      // A "|"-quoted block counts only right under an attribution line (a "|" line alone may be a table).
+      // "X wrote:" goes with the quote under it; a "|" block counts as a quote only there (alone it may be a table).
       if (line.length <= maxFurnitureLine && attributionEnd.test(line)) {
         const next = nextNonBlank(lines, index);
-        if (next >= 0 && /^[ \t]{0,4}\|/.test(lines[next]!)) {
-          let end = next;
-          while (end < lines.length && (/^[ \t]{0,4}\|/.test(lines[end]!) || (isBlank(lines[end]!) && /^[ \t]{0,4}\|/.test(lines[end + 1] ?? '')))) end++;
-          ranges.push([next, end]);
+        const quoted = next < 0 ? undefined : quotedLine.test(lines[next]!) ? quotedLine : pipeQuoted.test(lines[next]!) ? pipeQuoted : undefined;
+        if (quoted) {
+          const end = quoteEnd(lines, next, quoted);
+          push(attributionStartOf(lines, index), end);
           index = end;
           continue;
         }
       }
       index++;
-    }
-    return ranges;
-  });
-}
-
-/** Attribution lines whose quote is gone (or still there): the "X wrote:" above a quoted block. */
-function removeAttributions(body: string): RuleResult {
-  return removeLineRanges(body, (lines) => {
-    const ranges: Array<[number, number]> = [];
-    for (let index = 0; index < lines.length; index++) {
-      const line = lines[index]!;
-      if (line.length > maxFurnitureLine || !attributionEnd.test(line)) continue;
-      const next = nextNonBlank(lines, index);
-      if (next < 0 || !(quotedLine.test(lines[next]!) || /^[ \t]{0,4}\|/.test(lines[next]!))) continue;
-      // "On Tue, 20 Aug 2002 22:51:52 EDT,\nValdis wrote:" is one attribution on two lines.
-      const previous = lines[index - 1];
-      const start = previous !== undefined && previous.length <= 200 && attributionStart.test(previous) && !/[.!?]$/.test(previous.trim()) ? index - 1 : index;
-      const last = ranges.at(-1);
-      if (last && last[1] > start) continue;
-      ranges.push([start, index + 1]);
     }
     return ranges;
   });
@@ -235,20 +235,14 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-mime-leftovers',
     family: 'email',
     description: 'MIME boundaries, part headers and "This is a multi-part message" lines left in a body',
+    hint: /^(?:--|Content-|[ \t]*This is a )/im,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeMimeLeftovers),
   },
   {
-    name: 'regex:email-attribution',
-    family: 'email',
-    description: '"On ... wrote:" and "X wrote:" lines above a quoted reply',
-    appliesTo: onEmail,
-    apply: (text) => onEmailBody(text, removeAttributions),
-  },
-  {
     name: 'regex:email-quoted-replies',
     family: 'email',
-    description: 'quoted text of earlier messages: ">" lines, "|" blocks under an attribution, "-----Original Message-----" tails',
+    description: 'quoted text of earlier messages with its "On ... wrote:" line: ">" lines, "|" blocks under an attribution, "-----Original Message-----" tails',
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeQuotedReplies),
   },
@@ -256,6 +250,7 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-signature',
     family: 'email',
     description: 'signature blocks after a "-- " line',
+    hint: /^(?:- )?--[ \t]?$/m,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeSignature),
   },
@@ -270,6 +265,7 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-unsubscribe',
     family: 'email',
     description: 'short paragraphs telling how to unsubscribe, with a link or an address',
+    hint: /unsubscri|opt[ -]out|remove (?:yourself|your)|change your/i,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeUnsubscribe),
   },
@@ -277,6 +273,7 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-disclaimer',
     family: 'email',
     description: 'confidentiality disclaimers ("intended recipient", "received this in error") and their heading',
+    hint: /intended|if you|confidential|privileged|views/i,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeDisclaimers),
   },

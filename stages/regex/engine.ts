@@ -33,6 +33,11 @@ export interface RegexRule {
   readonly family: RuleFamily;
   /** One line for `--help` and the docs. */
   readonly description: string;
+  /**
+   * A cheap necessary condition: when it does not match the text, the rule
+   * cannot change it and is skipped (most documents have no cookie banner).
+   */
+  readonly hint?: RegExp;
   /** Whether the rule runs on this document at all (email rules only on emails). */
   appliesTo?(environment: RuleEnvironment): boolean;
   apply(text: string, environment: RuleEnvironment): RuleResult;

@@ -137,6 +137,7 @@ export const furnitureRules: readonly RegexRule[] = [
     name: 'regex:furniture-audience-markers',
     family: 'furniture',
     description: 'transcript reactions such as "(Applause.)", "[Laughter]", "—(applause)—"',
+    hint: /[[(](?:applause|laughter|cheer|boo|inaudible|crosstalk|music|standing)/i,
     apply: (text) => {
       const dashed = replaceCounting(text, dashedMarker, '—');
       const spaced = replaceCounting(dashed.text, spacedMarker, '');
@@ -147,6 +148,7 @@ export const furnitureRules: readonly RegexRule[] = [
     name: 'regex:furniture-page-markers',
     family: 'furniture',
     description: 'print page markers inside running text, such as "[p.8]"',
+    hint: /\[(?:p|pp|page)\b/i,
     apply: (text) => replaceCounting(text, pageMarker, ''),
   },
 ];

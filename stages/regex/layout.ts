@@ -34,6 +34,7 @@ export const layoutRules: readonly RegexRule[] = [
     name: 'regex:layout-toc-leaders',
     family: 'layout',
     description: 'table-of-contents lines with dot leaders and a page number ("Introduction . . . . 1")',
+    hint: /\. ?\. ?\. ?\./,
     apply: (text) => removeLines(text, (line) => line.length <= maxFurnitureLine && dotLeader.test(line)),
   },
   {

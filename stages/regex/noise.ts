@@ -203,11 +203,27 @@ function removeMarkup(text: string): RuleResult {
   return { text: decoded.text, hits: blocks.hits + comments.hits + tags.hits + decoded.hits };
 }
 
+/**
+ * Image references an HTML-to-text conversion leaves: "[http://host/b.gif]"
+ * (spacers, logos, tracking pixels) and Markdown images without alt text.
+ * An image with alt text keeps it: the alt may be the only caption.
+ */
+const bracketedImage = /\[https?:\/\/[^\s\][]{1,500}?\.(?:gif|jpe?g|png|bmp|webp|svg|ico)(?:\?[^\s\][]{0,300})?\]/gi;
+const markdownImage = /!\[([^\]\n]{0,200})\]\([^()\s]{1,1000}\)/g;
+
+function removeImageLinks(text: string): RuleResult {
+  if (!text.includes('[')) return unchanged(text);
+  const bracketed = replaceCounting(text, bracketedImage, '');
+  const images = replaceCounting(bracketed.text, markdownImage, (_image, alt) => alt.trim());
+  return { text: images.text, hits: bracketed.hits + images.hits };
+}
+
 export const noiseRules: readonly RegexRule[] = [
   {
     name: 'regex:noise-pgp',
     family: 'noise',
     description: 'PGP signature, key and message blocks, clear-sign armour and dash escapes, signature attachments',
+    hint: /-----BEGIN PGP |\[attachment: /,
     apply: removePgp,
   },
   {
@@ -220,6 +236,7 @@ export const noiseRules: readonly RegexRule[] = [
     name: 'regex:noise-uuencode',
     family: 'noise',
     description: 'uuencoded attachments ("begin 644 name" ... "end")',
+    hint: /^begin [0-7]/m,
     apply: removeUuencode,
   },
   {
@@ -229,9 +246,16 @@ export const noiseRules: readonly RegexRule[] = [
     apply: removeMarkup,
   },
   {
+    name: 'regex:noise-image-links',
+    family: 'noise',
+    description: 'image references left by HTML conversion ("[http://host/spacer.gif]"); Markdown images keep their alt text',
+    apply: removeImageLinks,
+  },
+  {
     name: 'regex:noise-tracking-parameters',
     family: 'noise',
     description: 'tracking query parameters (utm_*, fbclid, gclid, mc_eid, ...) stripped from URLs',
+    hint: /https?:\/\/[^\s?]{1,2048}\?/,
     apply: (text) => replaceCounting(text, url, stripTracking),
   },
   {

@@ -68,6 +68,7 @@ export const webRules: readonly RegexRule[] = [
     name: 'regex:web-cookie-banners',
     family: 'web',
     description: 'cookie and consent banner lines ("We use cookies ...", "Accept all cookies") and their buttons',
+    hint: /cookie|consent/i,
     apply: (text) =>
       removeLines(text, (line, index, lines) => {
         if (isBannerLine(line)) return true;
@@ -81,24 +82,28 @@ export const webRules: readonly RegexRule[] = [
     name: 'regex:web-share-links',
     family: 'web',
     description: 'share, print and e-mail toolbars ("Share | Tweet | Print")',
+    hint: /\b(?:share|tweet|print|e-?mail|mail|forward|send|facebook|twitter|x|linkedin|pinterest|reddit|whatsapp|telegram|tumblr|digg|delicious|stumbleupon|copy|save|bookmark|comments?)\b/i,
     apply: (text, environment) => removeLines(text, (line) => isShareToolbar(line, environment)),
   },
   {
     name: 'regex:web-navigation',
     family: 'web',
     description: '"Skip to content", "Back to top" and menu toggles',
+    hint: /skip to|jump to|to top|top of page|menu|toggle/i,
     apply: (text) => removeLines(text, (line) => line.length <= 400 && navigationLink.test(line)),
   },
   {
     name: 'regex:web-breadcrumbs',
     family: 'web',
     description: 'breadcrumb trails starting at Home ("Home > News > World")',
+    hint: /^[ \t]*(?:you are here:?[ \t]*)?\[?home\b/im,
     apply: (text) => removeLines(text, isBreadcrumb),
   },
   {
     name: 'regex:web-rights-reserved',
     family: 'web',
     description: 'copyright lines that say "All rights reserved"',
+    hint: /rights reserved/i,
     apply: (text) => removeLines(text, (line) => line.length <= 300 && rightsReserved.test(line)),
   },
 ];
