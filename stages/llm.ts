@@ -257,34 +257,33 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         const { data, response } = await getClient()
           .chat.completions.create({ ...request, messages: request.messages }, attemptSignal ? { signal: attemptSignal } : {})
           .withResponse();
-        return { value: data, headers: response.headers };
+        const usage = {
+          promptTokens: data.usage?.prompt_tokens ?? 0,
+          cachedTokens: data.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+          completionTokens: data.usage?.completion_tokens ?? 0,
+        };
+        const entry: CacheEntry = {
+          key,
+          model: request.model,
+          response: data.choices[0]?.message.content ?? '',
+          usage,
+          finishReason: data.choices[0]?.finish_reason ?? null,
+          costUsd: costOf(request.model, usage, priceOptions),
+          createdAt: new Date().toISOString(),
+        };
+        if (cache) {
+          // Persisted before the slot is freed, so a crash loses at most the `concurrency` answers in flight.
+          try {
+            await cache.set(key, entry);
+          } catch (error) {
+            doc.message(`answer not cached: ${(error as Error).message}`, 'llm:cache', { code: 'E_LLM_CACHE' });
+          }
+        }
+        return { value: entry, headers: response.headers };
       },
       signal,
     );
-    const completion = sent.value;
-    const usage = {
-      promptTokens: completion.usage?.prompt_tokens ?? 0,
-      cachedTokens: completion.usage?.prompt_tokens_details?.cached_tokens ?? 0,
-      completionTokens: completion.usage?.completion_tokens ?? 0,
-    };
-    const entry: CacheEntry = {
-      key,
-      model: request.model,
-      response: completion.choices[0]?.message.content ?? '',
-      usage,
-      finishReason: completion.choices[0]?.finish_reason ?? null,
-      costUsd: costOf(request.model, usage, priceOptions),
-      createdAt: new Date().toISOString(),
-    };
-    if (cache) {
-      // Persist before anything else: once paid for, an answer must survive a crash or Ctrl-C.
-      try {
-        await cache.set(key, entry);
-      } catch (error) {
-        doc.message(`answer not cached: ${(error as Error).message}`, 'llm:cache', { code: 'E_LLM_CACHE' });
-      }
-    }
-    return { entry, attempts: sent.attempts };
+    return { entry: sent.value, attempts: sent.attempts };
   }
 
   function recordAnswer(doc: DistillDocument, entry: CacheEntry, llm: LlmRecord) {

@@ -399,3 +399,54 @@ describe('callModel resume', () => {
     expect(rerun.summary().sent).toBe(10 - answered.length);
   });
 });
+
+describe('callModel crash safety', () => {
+  it('loses no paid answer when the process is killed mid-run', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFile } = await import('node:fs/promises');
+    const target = await serve({ delayMs: 30 });
+    const root = process.cwd();
+    const child = join(folder, 'child.mts');
+    await writeFile(
+      child,
+      `import { callModel } from ${JSON.stringify(join(root, 'stages/llm.js'))};
+import { DistillDocument } from ${JSON.stringify(join(root, 'src/document.js'))};
+import { o200k } from ${JSON.stringify(join(root, 'src/tokens.js'))};
+const stage = callModel({ apiKey: 'sk-test', baseURL: process.env.BASE_URL, cache: process.env.CACHE_DIR, concurrency: 3 });
+const context = { task: ${JSON.stringify(context.task)}, model: 'gpt-4o', tokenizer: o200k };
+await Promise.all(Array.from({ length: 20 }, async (_, index) => {
+  const doc = new DistillDocument({ id: 'doc-' + index, source: 'doc-' + index + '.txt', text: 'Item ' + index + ': revenue rose to $' + (index + 1) + ' million in 2024.' });
+  await stage.run(doc, context);
+  process.stdout.write('answered ' + doc.source + '\\n');
+}));
+`,
+    );
+    const process_ = spawn(process.execPath, ['--import', 'tsx', child], {
+      env: { ...process.env, BASE_URL: target.url, CACHE_DIR: join(folder, 'cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const answered: string[] = [];
+    let errors = '';
+    process_.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      process_.stdout!.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) if (line.startsWith('answered ')) answered.push(line.slice(9));
+        if (answered.length >= 6 && process_.exitCode === null) process_.kill('SIGKILL');
+      });
+      process_.once('exit', () => (answered.length >= 6 ? resolve() : reject(new Error(`child exited early: ${errors}`))));
+    });
+    expect(answered.length).toBeLessThan(20);
+    const paid = target.answered().length;
+
+    const rerun = stageFor(target, { concurrency: 3 });
+    const docs = documents(20);
+    await Promise.all(docs.map((doc) => rerun.run(doc, context)));
+    expect(docs.every((doc) => doc.status === 'ok')).toBe(true);
+    const hits = docs.filter((doc) => doc.data.llm?.cached).map((doc) => doc.source);
+    // Everything the killed process saw answered is served from the cache, not bought again.
+    expect(hits).toEqual(expect.arrayContaining(answered));
+    // At most the requests in flight at the kill (up to `concurrency`) were paid and lost.
+    expect(paid - hits.length).toBeLessThanOrEqual(3);
+    expect(rerun.summary().sent).toBe(20 - hits.length);
+  }, 30_000);
+});
