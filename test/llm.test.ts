@@ -450,3 +450,36 @@ await Promise.all(Array.from({ length: 20 }, async (_, index) => {
     expect(rerun.summary().sent).toBe(20 - hits.length);
   }, 30_000);
 });
+
+describe('callModel pricing', () => {
+  it('shows an unpriced model as unknown, never as free', async () => {
+    const target = await serve();
+    const stage = stageFor(target, { model: 'my-fine-tune' });
+    const doc = documents(1)[0]!;
+    await stage.run(doc, context);
+    expect(doc.status).toBe('ok');
+    expect(doc.data.llm?.costUsd).toBeNull();
+    expect(stage.summary()).toMatchObject({ unpriced: 1, spentUsd: 0 });
+  });
+
+  it('refuses to guess under maxCost when the model has no price', async () => {
+    const target = await serve();
+    const doc = documents(1)[0]!;
+    await stageFor(target, { model: 'my-fine-tune', maxCost: 1 }).run(doc, context);
+    expect(target.requests).toHaveLength(0);
+    expect(doc.messages.at(-1)).toMatchObject({ origin: 'llm:max-cost', code: 'E_LLM_UNPRICED', fatal: true });
+  });
+
+  it('prices cached prompt tokens at the cached rate', async () => {
+    const target = await serve();
+    const stage = stageFor(target, { cache: false });
+    // Two long prompts with the same 1024+ token prefix: the server reports the prefix as cached.
+    const long = 'The committee reviewed appropriations line by line. '.repeat(150);
+    const docs = [0, 1].map((index) => new DistillDocument({ id: `p${index}`, source: 'report.txt', text: `${long}\nSection ${index}.` }));
+    for (const doc of docs) await stage.run(doc, context);
+    const usage = docs[1]!.data.usage!;
+    expect(usage.cachedTokens).toBeGreaterThanOrEqual(1024);
+    expect(docs[1]!.data.llm!.costUsd).toBeCloseTo(costOf('gpt-4o', usage)!, 12);
+    expect(docs[1]!.data.llm!.costUsd!).toBeLessThan(costOf('gpt-4o', { ...usage, cachedTokens: 0 })!);
+  });
+});

@@ -78,6 +78,9 @@ export interface BatchManifest {
 }
 
 export interface BatchSubmission {
+  /** The batch id, for `distill batch status|collect <id>`. */
+  id: string;
+  /** Same as `id`. */
   batchId: string;
   inputFileId: string;
   requests: number;
@@ -129,7 +132,7 @@ export async function submitBatch(items: readonly BatchItem[], options: SubmitBa
       entries: Object.fromEntries(part.items.map((item) => [item.line.custom_id, { key: item.key, sources: item.sources, model: item.line.body.model }])),
     };
     const path = await writeManifest(directory, manifest);
-    submissions.push({ batchId, inputFileId, requests: part.items.length, bytes: Buffer.byteLength(part.jsonl), manifest: path });
+    submissions.push({ id: batchId, batchId, inputFileId, requests: part.items.length, bytes: Buffer.byteLength(part.jsonl), manifest: path });
   }
   return submissions;
 }
