@@ -10,9 +10,8 @@ import { Document } from '@langchain/core/documents';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { o200k, type Tokenizer } from '../src/tokens.js';
 
-/** The first `budget` tokens of `text`; a multi-byte character cut in half is dropped, so the result re-counts within budget. */
-export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k): string {
-  const tokens = tokenizer.encode(text);
+/** The first `budget` tokens of `text` (pass `tokens`, its encoding, to truncate one text at many budgets); a character cut in half is dropped, so the result re-counts within budget. */
+export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k, tokens: Uint32Array = tokenizer.encode(text)): string {
   if (tokens.length <= budget) return text;
   for (let length = budget; length > 0; length--) {
     const head = tokenizer.decode(tokens.slice(0, length)).replace(/\uFFFD+$/, '');
@@ -22,21 +21,16 @@ export function headTruncate(text: string, budget: number, tokenizer: Tokenizer 
 }
 
 export interface LangChainBm25Options {
-  /** Chunk size in o200k tokens (the splitter's `lengthFunction` is the tokenizer). @default 128 */
+  /** Chunk size in characters, the splitter's own unit (about 125 o200k tokens of English). @default 500 */
   chunkSize?: number;
-  /** @default 16 */
+  /** @default 50 */
   chunkOverlap?: number;
   tokenizer?: Tokenizer;
 }
 
 /** LangChain.js chunks of `text`, ranked best first by BM25Retriever for `task`. Split once, pack at many budgets. */
 export async function langchainRank(text: string, task: string, options: LangChainBm25Options = {}): Promise<string[]> {
-  const tokenizer = options.tokenizer ?? o200k;
-  const splitter = new RecursiveCharacterTextSplitter({
-    chunkSize: options.chunkSize ?? 128,
-    chunkOverlap: options.chunkOverlap ?? 16,
-    lengthFunction: (chunk: string) => tokenizer.count(chunk),
-  });
+  const splitter = new RecursiveCharacterTextSplitter({ chunkSize: options.chunkSize ?? 500, chunkOverlap: options.chunkOverlap ?? 50 });
   const chunks = await splitter.splitText(text);
   if (chunks.length === 0) return [];
   const retriever = BM25Retriever.fromDocuments(

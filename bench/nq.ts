@@ -96,6 +96,10 @@ export async function runNq(options: NqOptions = {}): Promise<NqResult> {
     for (const budget of budgets) rows.set(`${kind}:${budget}`, { distractors: kind, budget, ours: empty(), head: empty(), langchain: empty() });
   }
   const documentTokens = { random: 0, hard: 0 };
+  // One stage per budget, as one run over the corpus would use it. Dedupe stays per document: across documents
+  // it would drop a gold passage that an earlier question had as a distractor.
+  const stages = new Map(budgets.map((budget) => [budget, selectSections({ dedupe: 'document' })]));
+  const dumped: unknown[] = [];
 
   let done = 0;
   for (const questionIndex of chosen) {
@@ -106,23 +110,26 @@ export async function runNq(options: NqOptions = {}): Promise<NqResult> {
       const passages = shuffle([{ title: question.title, text: question.text }, ...distractors], rng);
       const text = passages.map((passage) => `## ${passage.title}\n\n${passage.text}`).join('\n\n');
       documentTokens[kind] += o200k.count(text);
+      if (process.env.NQ_DUMP && kind === process.env.NQ_DUMP) dumped.push({ q: question.question, answers: question.answers, text, gold: `${question.title}: ${question.text}` });
 
       let time = performance.now();
       const ranked = await langchainRank(text, question.question);
       const rankMs = performance.now() - time;
+      time = performance.now();
+      const encoded = o200k.encode(text);
+      const encodeMs = performance.now() - time;
       for (const budget of budgets) {
         const row = rows.get(`${kind}:${budget}`)!;
 
         time = performance.now();
-        // A fresh stage per document: run-level dedupe would otherwise drop a gold passage seen as an earlier distractor.
-        const stage = selectSections({ dedupe: 'document' });
+        const stage = stages.get(budget)!;
         const doc = new DistillDocument({ id: `${questionIndex}`, format: 'markdown', text });
         await stage.run(doc, { task: question.question, budget, model: 'gpt-4o', tokenizer: o200k });
         tally(row.ours, doc.value, question.answers, budget, performance.now() - time);
 
         time = performance.now();
-        const head = headTruncate(text, budget);
-        tally(row.head, head, question.answers, budget, performance.now() - time);
+        const head = headTruncate(text, budget, o200k, encoded);
+        tally(row.head, head, question.answers, budget, performance.now() - time + encodeMs / budgets.length);
 
         time = performance.now();
         const langchain = packChunks(ranked, budget);
@@ -134,6 +141,7 @@ export async function runNq(options: NqOptions = {}): Promise<NqResult> {
   }
 
   const count = chosen.length;
+  if (process.env.NQ_DUMP) writeFileSync('/tmp/sx/docs.json', JSON.stringify(dumped));
   for (const row of rows.values()) {
     for (const figures of [row.ours, row.head, row.langchain]) {
       figures.recall /= count;
@@ -300,6 +308,8 @@ export function formatNq(result: NqResult): string {
   }
   const over = result.rows.reduce((sum, row) => sum + row.ours.overBudget + row.head.overBudget + row.langchain.overBudget, 0);
   lines.push(`documents over budget (any method): ${over}`);
+  const ms = (pick: (row: NqRow) => MethodFigures) => result.rows.reduce((sum, row) => sum + pick(row).ms, 0);
+  lines.push(`time per method (all rows): ours ${ms((row) => row.ours)} ms, head ${ms((row) => row.head)} ms, langchain ${ms((row) => row.langchain)} ms`);
   return lines.join('\n');
 }
 

@@ -123,7 +123,8 @@ function headingOf(line: string, alone: boolean, nextBlock: string | undefined):
   const words = trimmed.split(/\s+/).length;
   const numbered = numberedHeading.exec(line);
   if (numbered && words <= 12 && !/[.!?]\s/.test(numbered[2]!)) {
-    return { level: numbered[1]!.split('.').filter(Boolean).length, title: trimmed };
+    // One below a level-1 title ("# Report", "ANNUAL REPORT"), so "1 Introduction" nests under it.
+    return { level: numbered[1]!.split('.').filter(Boolean).length + 1, title: trimmed };
   }
   // ALL CAPS lines ("INTRODUCTION", "ARTICLE IV. TERMS") are headings in PDFs and plain text.
   if (!/\p{Ll}/u.test(trimmed) && /\p{Lu}{2}/u.test(trimmed) && words <= 12 && !line.includes('|')) {
@@ -274,6 +275,16 @@ function lineBreaks(text: string): number[] {
   }
   ends.push(text.length);
   return ends;
+}
+
+/**
+ * Whether `left + ' ' + right` splits back into `left` and `right`: the test
+ * for joining two sentences that were not adjacent, so the joined text still
+ * reads as sentences of the input.
+ */
+export function isSentenceBoundary(left: string, right: string): boolean {
+  const joined = `${left} ${right}`;
+  return sentenceSpans(joined).some((span) => span.end === left.trimEnd().length);
 }
 
 function isAbbreviation(text: string, markIndex: number, gapStart: number): boolean {

@@ -2,6 +2,7 @@ import type { DistillDocument, RuleSaving, Section } from '../src/document.js';
 import { invalidOption } from '../src/errors.js';
 import { renderSections, sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
+import type { Tokenizer } from '../src/tokens.js';
 import { taskEntityWants } from './entities/task.js';
 import { shinglesOf, ShingleIndex } from './sections/dedupe.js';
 import { defaultWeights, scoreUnits, type ScoreWeights } from './sections/score.js';
@@ -59,6 +60,7 @@ export interface SelectionRecord {
   sectionsKept: number;
   sentencesIn: number;
   sentencesKept: number;
+  /** Exact when the document could fit the budget; else the sum of its sections' exact counts (within a few tokens). */
   tokensIn: number;
   tokensKept: number;
   duplicates: { section: string; of: string }[];
@@ -78,14 +80,15 @@ const adaptiveMinimumTokens = 300;
 export function selectSections(options: SelectSectionsOptions = {}): Stage {
   const settings = validate(options);
   const runIndex = new ShingleIndex();
+  const counter = memoCounter();
 
   return {
     name: 'sections',
     run(doc: DistillDocument, context: StageContext) {
       const budget = context.budget ?? settings.budget;
+      const tokenizer = counter(context.tokenizer);
       const sections = sectionsOf(doc);
-      const tokensIn = context.tokenizer.count(doc.value);
-      const shape = outline(sections, context.tokenizer, settings.granularity, budget);
+      const shape = outline(sections, tokenizer, settings.granularity, budget);
       const bodies = shape.units.filter((units) => units.length > 0).length;
       const sentencesIn = shape.units.reduce((sum, units) => sum + units.length, 0);
 
@@ -124,8 +127,13 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       let cut: SelectionRecord['cut'];
       let tokensKept: number;
       const withoutDuplicates = sections.filter((_, index) => !duplicateSet.has(index));
-      const dedupedText = duplicates.length > 0 ? renderSections(withoutDuplicates) : doc.value;
-      const dedupedTokens = duplicates.length > 0 ? context.tokenizer.count(dedupedText) : tokensIn;
+      // Counting a whole long document costs more than the rest of the stage: when the sum of its parts' exact
+      // counts is far over the budget it cannot fit, and that sum (within a few tokens) is what gets recorded.
+      const partsTokens = (list: readonly Section[]) => list.reduce((sum, section) => sum + tokenizer.count(section.text) + 1, -1);
+      const estimatedIn = partsTokens(sections);
+      const exact = budget === undefined || estimatedIn <= budget * 1.25 + 16;
+      const tokensIn = exact ? context.tokenizer.count(doc.value) : estimatedIn;
+      const dedupedTokens = duplicates.length === 0 ? tokensIn : exact ? context.tokenizer.count(renderSections(withoutDuplicates)) : partsTokens(withoutDuplicates);
       if (duplicates.length > 0) savings.push({ rule: 'dedupe', hits: duplicates.length, tokensRemoved: tokensIn - dedupedTokens });
 
       // Without a budget a short document is left whole: cutting it saves little and risks the answer.
@@ -142,7 +150,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         );
         cut = budget === undefined ? 'adaptive' : 'budget';
         const limit = budget ?? adaptiveBudget(candidates, dedupedTokens, settings.maxShare);
-        const packed = pack(shape, candidates, limit, context.tokenizer, settings.keepHeadings);
+        const packed = pack(shape, candidates, limit, tokenizer, settings.keepHeadings);
         kept = packed.sections;
         keptUnits = packed.units;
         tokensKept = packed.tokens;
@@ -177,6 +185,38 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       };
       return undefined;
     },
+  };
+}
+
+/**
+ * Exact counts of short texts, remembered per stage (bounded): sentences,
+ * headings and boilerplate repeat across the documents of a run, and
+ * counting is most of this stage's time. Counts are still exact; a new
+ * tokenizer starts a new memo.
+ */
+function memoCounter(): (tokenizer: Tokenizer) => Tokenizer {
+  let current: Tokenizer | undefined;
+  let memo: Tokenizer | undefined;
+  const counts = new Map<string, number>();
+  return (tokenizer) => {
+    if (tokenizer === current && memo) return memo;
+    current = tokenizer;
+    counts.clear();
+    memo = {
+      count(text) {
+        if (text.length > 2000) return tokenizer.count(text);
+        let count = counts.get(text);
+        if (count === undefined) {
+          count = tokenizer.count(text);
+          if (counts.size >= 100_000) counts.clear();
+          counts.set(text, count);
+        }
+        return count;
+      },
+      encode: (text) => tokenizer.encode(text),
+      decode: (tokens) => tokenizer.decode(tokens),
+    };
+    return memo;
   };
 }
 

@@ -28,8 +28,21 @@ export function words(text: string): string[] {
   return folded.match(word) ?? [];
 }
 
-/** Index terms: folded words minus stop words, stemmed. */
+const termCache = new Map<string, readonly string[]>();
+
+/** Index terms: folded words minus stop words, stemmed. Memoised (bounded): sentences repeat across a corpus. */
 export function terms(text: string): string[] {
+  const hit = termCache.get(text);
+  if (hit) return hit.slice();
+  const out = computeTerms(text);
+  if (text.length <= 2000) {
+    if (termCache.size >= 50_000) termCache.clear();
+    termCache.set(text, out.slice());
+  }
+  return out;
+}
+
+function computeTerms(text: string): string[] {
   const out: string[] = [];
   for (const raw of words(text)) {
     const token = raw.replace(/['’]s$/, '').replace(/['’]/g, '');

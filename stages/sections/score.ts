@@ -20,9 +20,15 @@ export interface ScoreWeights {
   entity: number;
   /** Multiplier bonus per task name found verbatim (as a phrase) in the unit. @default 0.3 */
   name: number;
+  /** How much the share of the task's terms a section covers (body and headings) lifts its score. @default 1 */
+  coverage: number;
+  /** Bonus per pair of task terms found next to each other in the section, as in the task. @default 0.5 */
+  phrase: number;
+  /** How many times heading terms count inside their section's text. @default 2 */
+  headingTerms: number;
 }
 
-export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3 };
+export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2 };
 
 /** Labels a classifier gives to text nobody asks about; their sections are down-weighted by the label's score. */
 const noiseLabel = /noise|legal|disclaim|navigation|nav|menu|footer|header|signature|quoted|quote|reference|bibliograph|boilerplate|advert|\bads?\b|cookie|spam|unsubscribe|toc|table.of.contents/i;
@@ -56,12 +62,21 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
   const sentence = new Map<Unit, number>();
   for (const unit of all) sentence.set(unit, bm25(query, unit.terms, unitIdf, averageUnit));
 
-  // Section-level BM25, with frequencies over sections, so a topical section lifts all its sentences.
-  const sectionTerms = outline.units.map((units) => units.flatMap((unit) => unit.terms));
+  // Section-level BM25F: the body plus its heading path (headings count more), so a topical section lifts all its sentences.
+  const headingTerms = outline.sections.map((section) => (section.kind === 'heading' ? terms(section.text) : []));
+  const pathTerms = outline.units.map((_, index) => outline.ancestors[index]!.flatMap((ancestor) => headingTerms[ancestor]!));
+  const repeats = Math.max(0, Math.round(weights.headingTerms));
+  const sectionTerms = outline.units.map((units, index) => {
+    const body = units.flatMap((unit) => unit.terms);
+    const path = pathTerms[index]!;
+    for (let repeat = 0; repeat < repeats; repeat++) body.push(...path);
+    return body;
+  });
   const bodies = sectionTerms.filter((_, index) => outline.units[index]!.length > 0);
   const sectionIdf = idf(query, bodies);
   const averageSection = average(bodies.map((body) => body.length));
-  const headingTerms = outline.sections.map((section) => (section.kind === 'heading' ? terms(section.text) : []));
+  const idfMass = [...sectionIdf.values()].reduce((sum, value) => sum + value, 0);
+  const pairs = queryPairs(input.task);
 
   const entityTypes = entityTypesByUnit(input, all);
   const foldedNames = input.wants.names.map((name) => fold(name)).filter((name) => name.length > 1);
@@ -72,18 +87,28 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
     const units = outline.units[index]!;
     if (units.length === 0) continue;
     const section = outline.sections[index]!;
-    const context = bm25(query, sectionTerms[index]!, sectionIdf, averageSection);
+    const own = sectionTerms[index]!;
+    let context = bm25(query, own, sectionIdf, averageSection);
+    if (context > 0 && idfMass > 0) {
+      // Many different task terms beat one term many times: scale by the idf share of the task the section covers.
+      const present = new Set(own);
+      let covered = 0;
+      for (const [term, weight] of sectionIdf) if (present.has(term)) covered += weight;
+      const share = covered / idfMass;
+      context *= 1 + weights.coverage * share * share;
+      context += weights.phrase * phraseHits(pairs, own);
+    }
     const path = outline.ancestors[index]!;
-    const heading = bm25(query, path.flatMap((ancestor) => headingTerms[ancestor]!), sectionIdf, Math.max(4, averageSection / 8));
+    const heading = bm25(query, pathTerms[index]!, sectionIdf, Math.max(4, averageSection / 8));
     let multiplier = labelMultiplier(input, section.id);
     if (path.some((ancestor) => noiseHeading.test(titleOf(outline.sections[ancestor]!.text)))) multiplier *= 0.5;
 
     for (const unit of units) {
-      const own = sentence.get(unit)!;
+      const ownScore = sentence.get(unit)!;
       const before = units[unit.position - 1];
       const after = units[unit.position + 1];
       const neighbour = Math.max(before ? sentence.get(before)! : 0, after ? sentence.get(after)! : 0);
-      let score = own + weights.context * context + weights.neighbour * neighbour + weights.heading * heading;
+      let score = ownScore + weights.context * context + weights.neighbour * neighbour + weights.heading * heading;
       if (score > 0) lexical = true;
       const types = entityTypes.get(unit);
       if (types && [...types].some((type) => wanted.has(type))) score *= 1 + weights.entity;
@@ -98,6 +123,21 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
 
   if (!lexical) centrality(outline, all);
   return { lexical };
+}
+
+/** Adjacent pairs of task terms ("old lace", "nobel prize"): a section holding the pair in order is about the same thing. */
+function queryPairs(task: string): string[] {
+  const taskTerms = terms(task);
+  const pairs = new Set<string>();
+  for (let index = 0; index + 1 < taskTerms.length; index++) pairs.add(`${taskTerms[index]} ${taskTerms[index + 1]}`);
+  return [...pairs];
+}
+
+function phraseHits(pairs: readonly string[], sectionTerms: readonly string[]): number {
+  if (pairs.length === 0) return 0;
+  const present = new Set<string>();
+  for (let index = 0; index + 1 < sectionTerms.length; index++) present.add(`${sectionTerms[index]} ${sectionTerms[index + 1]}`);
+  return pairs.filter((pair) => present.has(pair)).length;
 }
 
 function titleOf(headingText: string): string {

@@ -1,5 +1,5 @@
 import type { Section } from '../../src/document.js';
-import { renderSections } from '../../src/sections.js';
+import { isSentenceBoundary, renderSections } from '../../src/sections.js';
 import type { Tokenizer } from '../../src/tokens.js';
 import type { Outline, Unit } from './units.js';
 
@@ -38,7 +38,7 @@ export function pack(outline: Outline, candidates: readonly Unit[], budget: numb
 
   const costOf = (unit: Unit): number => {
     // One token for the joiner ("\n\n" or a space), and the unit's headings if they are not in yet.
-    let cost = unit.tokens + 1;
+    let cost = unit.tokens + (chosen.size > 0 ? 1 : 0);
     if (keepHeadings) for (const ancestor of outline.ancestors[unit.section]!) if (!headingsUsed.has(ancestor)) cost += headingCost(ancestor);
     return cost;
   };
@@ -137,12 +137,23 @@ export function render(outline: Outline, chosen: ReadonlySet<Unit>, keepHeadings
     for (const unit of units) {
       if (!previous) text = unit.text;
       else if (unit.position === previous.position + 1) text += section.text.slice(previous.end, unit.end);
-      else text += (section.text.slice(previous.end, unit.start).includes('\n') ? '\n' : ' ') + unit.text;
+      else text += joiner(previous.text, unit.text, section.text.slice(previous.end, unit.start)) + unit.text;
       previous = unit;
     }
     sections.push(text === section.text ? section : { ...section, text });
   }
   return { sections, text: renderSections(sections) };
+}
+
+/**
+ * What goes between two kept units that were not adjacent: a space when the
+ * pair still splits back into the two sentences; otherwise (fragments of a
+ * run-on line, list lines) a blank line, so no "sentence" of the output is
+ * two pieces of the input glued together.
+ */
+function joiner(left: string, right: string, gap: string): string {
+  if (gap.includes('\n') && /[.!?:;"”)\]]$/.test(left)) return '\n';
+  return isSentenceBoundary(left, right) ? ' ' : '\n\n';
 }
 
 /**
