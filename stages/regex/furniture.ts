@@ -15,11 +15,14 @@ const explicitPageNumber = /^[ \t]*(?:page[ \t]+\d{1,4}(?:[ \t]+of[ \t]+\d{1,4})
 
 /** Indices of the non-blank lines in the header and footer zones of one page. */
 function zoneIndices(lines: readonly string[], start: number, end: number): number[] {
+  if (start >= end) return [];
   const top: number[] = [];
   for (let index = start; index < end && top.length < zoneLines; index++) if (!isBlank(lines[index]!)) top.push(index);
   const bottom: number[] = [];
   for (let index = end - 1; index >= start && bottom.length < zoneLines; index--) if (!isBlank(lines[index]!)) bottom.push(index);
-  return [...new Set([...top, ...bottom])];
+  // On a short page the two zones overlap.
+  for (const index of bottom) if (!top.includes(index)) top.push(index);
+  return top;
 }
 
 /** The pages of a form-feed separated text, as line ranges over one line array (form feeds stay in place). */

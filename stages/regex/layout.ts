@@ -1,4 +1,4 @@
-import { maxFurnitureLine, removeLines, replaceCounting, type RegexRule } from './engine.js';
+import { maxFurnitureLine, removeLines, replaceCounting, unchanged, type RegexRule, type RuleResult } from './engine.js';
 
 /**
  * Layout: whitespace that carries no meaning for a model. Paragraph breaks
@@ -6,8 +6,26 @@ import { maxFurnitureLine, removeLines, replaceCounting, type RegexRule } from '
  * sectioniser cuts on them.
  */
 
-/** The lookbehind makes a match start only at the first space of a run, so a run is scanned once. */
-const trailingWhitespace = /(?<![ \t\r\u00a0])[ \t\r\u00a0]+$/gm;
+const isTrailingSpace = (code: number) => code === 32 || code === 9 || code === 13 || code === 0xa0;
+
+/**
+ * Line by line, scanning back from each line's end: a regex for "spaces at
+ * the end" retries at every space of an inner run and goes quadratic.
+ */
+function removeTrailingWhitespace(text: string): RuleResult {
+  const lines = text.split('\n');
+  let hits = 0;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    let end = line.length;
+    while (end > 0 && isTrailingSpace(line.charCodeAt(end - 1))) end--;
+    if (end < line.length) {
+      lines[index] = line.slice(0, end);
+      hits++;
+    }
+  }
+  return hits === 0 ? unchanged(text) : { text: lines.join('\n'), hits };
+}
 /** Blank lines at the very end, at the very start, or three and more line breaks in a row. */
 const blankLineRuns = /\n+$|^\n+|\n{3,}/g;
 const innerSpaceRuns = /(?<=\S)[ \t\u00a0]{2,}(?=\S)/g;
@@ -20,7 +38,7 @@ export const layoutRules: readonly RegexRule[] = [
     name: 'regex:layout-trailing-whitespace',
     family: 'layout',
     description: 'spaces and tabs at the end of lines (whitespace-only lines become empty)',
-    apply: (text) => replaceCounting(text, trailingWhitespace, ''),
+    apply: removeTrailingWhitespace,
   },
   {
     name: 'regex:layout-hyphenation',
