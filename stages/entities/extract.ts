@@ -117,7 +117,7 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
   const moneySpans: Span[] = [];
   if (types.has('money') || types.has('number')) {
     const candidates = [...pointersOf(doc.money()), ...pointersOf(doc.numbers()).filter(([n, s]) => /^(?:US|C|A)?[$£€¥₹]/.test(sentences[n]?.[s]?.text ?? ''))];
-    for (const [n, s, e] of mergePointers(candidates)) {
+    for (const [n, s, e] of mergePointers(candidates).flatMap((pointer) => splitAmounts(pointer, sentences))) {
       const sentence = sentences[n] ?? [];
       let end = e;
       // "$13 millions", "3 billion euros": compromise stops before the multiplier or the currency word.
@@ -171,10 +171,8 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
   }
 
   if (types.has('date')) {
-    const view = options.referenceDate ? doc.dates({ today: options.referenceDate, timezone: 'UTC' }) : doc.dates();
-    // Parsing every date with compromise-dates costs as much as tagging; only a reference date makes it worth it.
-    const parsed = options.referenceDate ? view.json() : [];
-    view.docs.forEach((terms, index) => {
+    const view = doc.dates();
+    view.docs.forEach((terms) => {
       let first = 0;
       let last = terms.length;
       // "on March 3rd", "7.5% last year": the lead-in is not part of the date.
@@ -186,10 +184,7 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
       const span = spanOf(text, kept);
       if (!span) return;
       const value = text.slice(span.start, span.end);
-      let normalized = normalizeDate(value);
-      const interval = parsed[index]?.dates;
-      if (normalized === undefined && interval?.start) normalized = isoFromInterval(interval.start, interval.end, interval.unit);
-      keep('date', span, normalized);
+      keep('date', span, normalizeDate(value) ?? (options.referenceDate ? resolveRelative(value, options.referenceDate) : undefined));
     });
     // Fiscal and relative periods compromise-dates does not read ("the current fiscal year", "fiscal year 1947").
     const dated = found.filter((entity) => entity.type === 'date');
@@ -249,6 +244,23 @@ function isNameTerm(term: Term): boolean {
   return /^\p{Lu}[\p{L}'’.-]*$/u.test(term.text) && term.tags.has('ProperNoun') && !isTagged(term, notNameTags);
 }
 
+/**
+ * Resolve a relative date against a reference day with compromise-dates.
+ * Parsing costs about as much as tagging, so it runs only on the few dates
+ * the plain normaliser could not read, and on the date's own text: a parse
+ * of a longer context fails on lead-ins like "due next Friday".
+ */
+function resolveRelative(value: string, referenceDate: string): string | undefined {
+  const words = value.split(/\s+/);
+  // compromise-dates gives up on a lead-in word it tagged into the date ("due next Friday"); retry without it.
+  for (let skip = 0; skip < Math.min(3, words.length); skip++) {
+    const [parsed] = (nlp(words.slice(skip).join(' ')) as unknown as TaggedDocument).dates({ today: referenceDate, timezone: 'UTC' }).json();
+    const interval = parsed?.dates;
+    if (interval?.start) return isoFromInterval(interval.start, interval.end, interval.unit);
+  }
+  return undefined;
+}
+
 function isTagged(term: Term, tags: ReadonlySet<string>): boolean {
   for (const tag of term.tags) if (tags.has(tag)) return true;
   return false;
@@ -271,6 +283,21 @@ function dropPossessive(text: string, span: Span | undefined): Span | undefined 
   if (!span) return span;
   const tail = text.slice(span.end - 2, span.end);
   return tail === "'s" || tail === '’s' ? { start: span.start, end: span.end - 2 } : span;
+}
+
+/** "$5 and $7" is two amounts: a currency symbol starts a new one, and a joining word between them belongs to neither. */
+function splitAmounts([n, s, e]: [number, number, number], sentences: Term[][]): [number, number, number][] {
+  const sentence = sentences[n] ?? [];
+  const pieces: [number, number, number][] = [];
+  let start = s;
+  for (let index = s + 1; index <= e; index++) {
+    if (index < e && !/^(?:US|C|A)?[$£€¥₹]/.test(sentence[index]?.text ?? '')) continue;
+    let end = index;
+    while (end > start + 1 && /^(?:and|or|to|-|–)$/i.test(sentence[end - 1]!.text)) end--;
+    pieces.push([n, start, end]);
+    start = index;
+  }
+  return pieces;
 }
 
 function pointersOf(view: View): [number, number, number][] {

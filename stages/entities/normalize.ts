@@ -126,7 +126,7 @@ const dayNumber = '(\\d{1,2})(?:st|nd|rd|th)?';
 const yearNumber = '(\\d{4})';
 
 const monthDayYear = new RegExp(`\\b${monthName}\\s+${dayNumber},?\\s+${yearNumber}\\b`, 'i');
-const dayMonthYear = new RegExp(`\\b${dayNumber}(?:\\s+of)?\\s+${monthName},?\\s+${yearNumber}\\b`, 'i');
+const dayMonthYear = new RegExp(`\\b${dayNumber}(?:\\s+day)?(?:\\s+of)?\\s+${monthName},?\\s+${yearNumber}\\b`, 'i');
 const monthYear = new RegExp(`\\b${monthName},?\\s+(?:of\\s+)?${yearNumber}\\b`, 'i');
 const isoDate = /\b(\d{4})-(\d{2})-(\d{2})\b/;
 const usNumeric = /\b(\d{1,2})\/(\d{1,2})\/(\d{4}|\d{2})\b/;
