@@ -29,7 +29,7 @@ export interface FilterBoilerplateOptions {
    */
   rules?: string[];
   /**
-   * Extra rules from config, run after the built-in ones.
+   * Extra rules from config, run after the built-in ones (before layout, which tidies up after them).
    * @example [{ name: 'ticket-footer', pattern: '^Ticket #\\d+ updated by .*$', scope: 'line' }]
    */
   userRules?: UserRule[];
@@ -82,7 +82,8 @@ export function filterBoilerplate(options: FilterBoilerplateOptions = {}): Stage
     if (names.has(rule.name)) throw invalidOption(`userRules[${index}].name`, 'a name no other rule has', rule.name);
     names.add(rule.name);
   });
-  const all = [...builtinRules, ...userRules];
+  // User rules run before layout, so the blank lines they leave are tidied too.
+  const all = [...builtinRules.filter((rule) => rule.family !== 'layout'), ...userRules, ...builtinRules.filter((rule) => rule.family === 'layout')];
   const only = options.rules === undefined ? undefined : selectRules('rules', options.rules, all);
   const disabled = options.disable === undefined ? new Set<string>() : selectRules('disable', options.disable, all);
   const active = all.filter((rule) => !disabled.has(rule.name) && (only === undefined || only.has(rule.name) || rule.family === 'user'));
@@ -118,6 +119,7 @@ export function applyRules(
   const savings: RuleSaving[] = [];
   for (const rule of rules) {
     if (rule.appliesTo && !rule.appliesTo(environment)) continue;
+    if (rule.hint && !rule.hint.test(text)) continue;
     const result = rule.apply(text, environment);
     if (result.hits === 0 || result.text === text) continue;
     savings.push({ rule: rule.name, hits: result.hits, tokensRemoved: removed(text, result.text) });

@@ -72,10 +72,10 @@ describe('regex stage on the annotated fixtures', () => {
 
   it('removes the running headers and page numbers of the manual', async () => {
     const { doc } = await loadCase('manual-libtasn1');
-    const headersBefore = doc.value.match(/^\f?Chapter 2: ASN\.1 structure handling$/gm)?.length ?? 0;
+    const headersBefore = doc.value.match(/(?:^|\f)Chapter 2: ASN\.1 structure handling$/gm)?.length ?? 0;
     await distil(doc);
     expect(headersBefore).toBeGreaterThan(1);
-    expect(doc.value.match(/^\f?Chapter 2: ASN\.1 structure handling$/gm)?.length).toBe(1);
+    expect(doc.value.match(/(?:^|\f)Chapter 2: ASN\.1 structure handling$/gm)?.length).toBe(1);
     expect(doc.value).not.toMatch(/\. \. \. \. /);
     expect(doc.value.split('\f').length).toBe(readFileSync(join(root, 'manual-libtasn1/input.txt'), 'utf8').split('\f').length);
   });

@@ -194,13 +194,16 @@ function removeDisclaimers(body: string): RuleResult {
       if (block.lines.length > 40) return;
       const text = block.lines.join(' ');
       if (!disclaimerMark.test(text)) return;
-      const previous = blocks[index - 1];
       const last = ranges.at(-1);
-      // Take the "DISCLAIMER" heading and the separator above it along.
-      if (previous && previous.lines.length <= 2 && previous.lines.every((line) => disclaimerHeading.test(line) || separatorLine.test(line)) && (!last || last[1] <= previous.start)) {
-        ranges.push([previous.start, previous.end]);
+      // Take the "DISCLAIMER" heading and the separators above it along (up to two short blocks).
+      const above: Array<[number, number]> = [];
+      for (let back = index - 1; back >= 0 && back >= index - 2; back--) {
+        const previous = blocks[back]!;
+        if (last && last[1] > previous.start) break;
+        if (previous.lines.length > 2 || !previous.lines.every((line) => disclaimerHeading.test(line) || separatorLine.test(line))) break;
+        above.unshift([previous.start, previous.end]);
       }
-      ranges.push([block.start, block.end]);
+      ranges.push(...above, [block.start, block.end]);
     });
     return ranges;
   });

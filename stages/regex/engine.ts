@@ -68,11 +68,26 @@ export function replaceCounting(
 }
 
 /**
+ * The lines of a text, with each form feed on a line of its own: the PDF
+ * loader joins pages with a bare "\f", and the last line of one page must
+ * not read as the start of the next page's first line.
+ */
+export function linesOf(text: string): string[] {
+  return (text.includes('\f') ? text.replace(/\f/g, '\n\f\n') : text).split('\n');
+}
+
+/** The inverse of `linesOf`. */
+export function joinLines(lines: readonly string[]): string {
+  const text = lines.join('\n');
+  return text.includes('\f') ? text.replace(/\n?\f\n?/g, '\f') : text;
+}
+
+/**
  * Drop the lines for which `remove` says true. A removed line takes its line
  * break with it. `remove` sees the line without its break.
  */
 export function removeLines(text: string, remove: (line: string, index: number, lines: readonly string[]) => boolean): RuleResult {
-  const lines = text.split('\n');
+  const lines = linesOf(text);
   const kept: string[] = [];
   let hits = 0;
   for (let index = 0; index < lines.length; index++) {
@@ -80,7 +95,7 @@ export function removeLines(text: string, remove: (line: string, index: number, 
     if (remove(line, index, lines)) hits++;
     else kept.push(line);
   }
-  return hits === 0 ? unchanged(text) : { text: kept.join('\n'), hits };
+  return hits === 0 ? unchanged(text) : { text: joinLines(kept), hits };
 }
 
 /**
@@ -88,7 +103,7 @@ export function removeLines(text: string, remove: (line: string, index: number, 
  * `[start, end)` to remove; ranges must not overlap and must be sorted.
  */
 export function removeLineRanges(text: string, find: (lines: readonly string[]) => Array<[number, number]>): RuleResult {
-  const lines = text.split('\n');
+  const lines = linesOf(text);
   const ranges = find(lines);
   if (ranges.length === 0) return unchanged(text);
   const kept: string[] = [];
@@ -98,7 +113,7 @@ export function removeLineRanges(text: string, find: (lines: readonly string[]) 
     cursor = Math.max(cursor, end);
   }
   for (let index = cursor; index < lines.length; index++) kept.push(lines[index]!);
-  return { text: kept.join('\n'), hits: ranges.length };
+  return { text: joinLines(kept), hits: ranges.length };
 }
 
 /** A paragraph: lines between blank lines, with its line range. */

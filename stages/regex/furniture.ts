@@ -44,7 +44,8 @@ function joinPages(lines: readonly (string | undefined)[]): string {
   return lines
     .filter((line): line is string => line !== undefined)
     .join('\n')
-    .replace(/\n?\f\n?/g, '\f');
+    // Blank lines a removed header or number leaves at a page edge go too.
+    .replace(/\n*\f\n*/g, '\f');
 }
 
 function removePageNumbers(text: string, paged: boolean): RuleResult {
