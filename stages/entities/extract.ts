@@ -161,12 +161,11 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
       if (!numberSpan || overlapsAny(numberSpan, moneySpans) || overlapsAny(numberSpan, percentSpans)) continue;
       const value = parseAmount(text.slice(numberSpan.start, numberSpan.end));
       if (value === undefined) continue;
-      // "40 miles", "3,000 soldiers": the unit makes the number worth reporting.
-      const next = sentence[e];
-      const withUnit = next && !next.tags.has('Pronoun') && !next.tags.has('Date') && (next.tags.has('Unit') || (next.tags.has('Noun') && next.tags.has('Plural')))
-        ? spanOf(text, sentence.slice(s, e + 1))
-        : undefined;
-      keep('number', withUnit ?? numberSpan, value);
+      // Numbers with units only ("40 miles", "3,000 soldiers", "one million young Americans"): a bare
+      // number is a list marker, a page or a count nobody will ask about.
+      const unit = /[,;:.!?()]/.test(sentence[e - 1]?.post ?? '') ? undefined : unitAfter(sentence, e);
+      if (unit === undefined) continue;
+      keep('number', spanOf(text, sentence.slice(s, unit + 1)), value);
     }
   }
 
@@ -261,6 +260,18 @@ function resolveRelative(value: string, referenceDate: string): string | undefin
   return undefined;
 }
 
+/** Index of the unit noun after a number, across at most two adjectives; undefined when there is none. */
+function unitAfter(sentence: Term[], end: number): number | undefined {
+  for (let index = end; index < Math.min(sentence.length, end + 3); index++) {
+    const term = sentence[index]!;
+    if (term.tags.has('Pronoun') || term.tags.has('Date') || term.tags.has('Value')) return undefined;
+    if (term.tags.has('Unit') || (term.tags.has('Noun') && term.tags.has('Plural'))) return index;
+    if (!term.tags.has('Adjective') || /[,;:.!?]/.test(term.post)) return undefined;
+    if (index > end && /[,;:.!?]/.test(sentence[index - 1]!.post)) return undefined;
+  }
+  return undefined;
+}
+
 function isTagged(term: Term, tags: ReadonlySet<string>): boolean {
   for (const tag of term.tags) if (tags.has(tag)) return true;
   return false;
@@ -276,6 +287,20 @@ function spanOf(text: string, terms: readonly Term[]): Span | undefined {
   if (text.slice(start, start + first.text.length) !== first.text || text.slice(last.offset.start, end) !== last.text) return undefined;
   // compromise keeps an abbreviation's full stop in `post` ("Mr.", "Corp."); it belongs to the name.
   if (last.tags.has('Abbreviation') && last.post.startsWith('.') && text[end] === '.') end++;
+  return trimSpan(text, { start, end });
+}
+
+/** Drop quotes, brackets and prose punctuation a term kept ("(1)", "“Lincoln"), keeping balanced brackets ("(R-TX)"). */
+function trimSpan(text: string, span: Span): Span | undefined {
+  let { start, end } = span;
+  for (;;) {
+    const first = text[start] ?? '';
+    const last = text[end - 1] ?? '';
+    if (/["“‘'(\[]/.test(first) && !(first === '(' && text.slice(start, end).includes(')') && last === ')' && end - start > 3 && !/^\(\d+\)$/.test(text.slice(start, end)))) start++;
+    else if (/[,;:!?"”’'\]]/.test(last) || (last === ')' && !text.slice(start, end - 1).includes('('))) end--;
+    else break;
+    if (end <= start) return undefined;
+  }
   return { start, end };
 }
 
