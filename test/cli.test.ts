@@ -75,7 +75,8 @@ describe('cli', () => {
       expect(record.stages.map((stage) => stage.stage)).toEqual(['regex', 'entities', 'classify', 'sections', 'llm']);
       for (const stage of record.stages) expect(stage.tokensOut).toBeLessThanOrEqual(stage.tokensIn);
       expect(record.tokens.distilled).toBeLessThanOrEqual(400);
-      const request = server.requests.find((candidate) => JSON.stringify(candidate.body.messages).includes(JSON.stringify(record.source)));
+      const opening = `<document source=${JSON.stringify(record.source)}>`;
+      const request = server.requests.find((candidate) => candidate.body.messages.some((message) => message.content.includes(opening)));
       expect(request, `a request for ${record.source}`).toBeDefined();
       const user = request!.body.messages.find((message) => message.role === 'user')!.content;
       const body = /<document source=[^>]*>\n([\s\S]*)\n<\/document>$/.exec(user)?.[1];
@@ -137,7 +138,8 @@ describe('cli', () => {
 
   it.each([
     [['run', docs], /missing --task/],
-    [['run', docs, '--task', 'x', '--budget', '-3'], /--budget must be a positive whole number, got "-3"/],
+    [['run', docs, '--task', 'x', '--budget=-3'], /--budget must be a positive whole number, got "-3"/],
+    [['run', docs, '--task', 'x', '--budget', 'lots'], /--budget must be a positive whole number, got "lots"/],
     [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
     [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
     [['run', docs, '--task', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
