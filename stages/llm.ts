@@ -321,8 +321,6 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         return;
       }
 
-      if (scheduler.stopped) return fail(doc, new RunStoppedError(scheduler.stopped), 'llm:stopped');
-
       let hit: CacheEntry | undefined;
       try {
         hit = await lookup(key);
@@ -338,6 +336,9 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         }
         return recordAnswer(doc, hit, { ...base, dryRun: false, cached: true, costUsd: 0, savedUsd, attempts: 0, finishReason: hit.finishReason ?? null });
       }
+
+      // Only after the cache: an answer already bought is still served once the run stops sending.
+      if (scheduler.stopped) return fail(doc, new RunStoppedError(scheduler.stopped), 'llm:stopped');
 
       if (batchMode) {
         pendingInBatches ??= pendingBatchKeys(batchDirectory);

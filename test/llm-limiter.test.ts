@@ -72,6 +72,18 @@ describe('SlidingWindowLimiter', () => {
     expect(clock.now()).toBe(6500);
   });
 
+  it('draws on the remaining tokens the server reported until its reset', async () => {
+    const clock = new VirtualClock(0);
+    const limiter = new SlidingWindowLimiter({ clock });
+    limiter.observe({ remainingTokens: 1000, resetTokensMs: 2000, remainingRequests: 50, resetRequestsMs: 500 });
+    await limiter.acquire(600);
+    expect(clock.now()).toBe(0);
+    await limiter.acquire(600);
+    expect(clock.now()).toBe(2000);
+    await limiter.acquire(5000);
+    expect(clock.now()).toBe(2000);
+  });
+
   it.each([
     ['rpm', { rpm: 0 }],
     ['tpm', { tpm: -5 }],

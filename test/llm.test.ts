@@ -190,6 +190,20 @@ describe('callModel retries', () => {
     expect(stage.summary().stopped).toMatchObject({ code: expected });
   });
 
+  it('still serves cached answers after the run stopped sending', async () => {
+    const warm = await serve();
+    const docs = documents(3);
+    await stageFor(warm).run(docs[2]!, context);
+    await warm.close();
+    const target = await serve({ fault: () => ({ kind: 'status', status: 401, code: 'invalid_api_key' }) });
+    const stage = stageFor(target, { concurrency: 1 });
+    const again = documents(3);
+    for (const doc of again) await stage.run(doc, context);
+    expect(again.map((doc) => doc.status)).toEqual(['error', 'error', 'ok']);
+    expect(again[2]!.data.llm?.cached).toBe(true);
+    expect(target.requests).toHaveLength(1);
+  });
+
   it('fails only the document whose prompt is too long', async () => {
     const target = await serve({ fault: (n) => (n === 1 ? { kind: 'status', status: 400, code: 'context_length_exceeded', message: "This model's maximum context length is 128000 tokens." } : undefined) });
     const docs = documents(3);

@@ -19,7 +19,7 @@ export interface LimiterOptions {
   /**
    * Extra wait past the window's edge, because the server stamps a request
    * when it arrives, a little after we send it; that latency varies.
-   * @default max(100, windowMs / 200)
+   * @default max(250, windowMs / 200)
    */
   marginMs?: number;
   clock?: Clock;
@@ -49,6 +49,8 @@ export class SlidingWindowLimiter {
   #tail: Promise<void> = Promise.resolve();
   #waitedMs = 0;
   #pauses = 0;
+  #serverRequests: { remaining: number; until: number } | undefined;
+  #serverTokens: { remaining: number; until: number } | undefined;
 
   constructor(options: LimiterOptions = {}) {
     this.rpm = options.rpm ?? Number.POSITIVE_INFINITY;
@@ -57,7 +59,7 @@ export class SlidingWindowLimiter {
     if (!(this.rpm >= 1)) throw invalidOption('rpm', 'a number ≥ 1', options.rpm);
     if (!(this.tpm >= 1)) throw invalidOption('tpm', 'a number ≥ 1', options.tpm);
     if (!(this.windowMs > 0 && Number.isFinite(this.windowMs))) throw invalidOption('windowMs', 'a positive finite number', options.windowMs);
-    this.marginMs = options.marginMs ?? Math.max(100, this.windowMs / 200);
+    this.marginMs = options.marginMs ?? Math.max(250, this.windowMs / 200);
     if (!(this.marginMs >= 0)) throw invalidOption('marginMs', 'a number ≥ 0', options.marginMs);
     this.clock = options.clock ?? systemClock;
   }
@@ -97,14 +99,20 @@ export class SlidingWindowLimiter {
     }
   }
 
-  /** Take the server's word where it is stricter than our own count. */
+  /**
+   * Take the server's word where it is stricter than our own count: until
+   * its reset, sends draw on the remaining requests and tokens it reported,
+   * and wait for the reset when they would overdraw them.
+   */
   observe(limits: ServerLimits): void {
     const now = this.clock.now();
-    if (limits.remainingRequests !== undefined && limits.remainingRequests <= 0 && limits.resetRequestsMs !== undefined) {
-      this.pauseUntil(now + limits.resetRequestsMs);
+    if (limits.remainingRequests !== undefined && limits.resetRequestsMs !== undefined) {
+      this.#serverRequests = { remaining: limits.remainingRequests, until: now + limits.resetRequestsMs };
+      if (limits.remainingRequests <= 0) this.pauseUntil(now + limits.resetRequestsMs);
     }
-    if (limits.remainingTokens !== undefined && limits.remainingTokens <= 0 && limits.resetTokensMs !== undefined) {
-      this.pauseUntil(now + limits.resetTokensMs);
+    if (limits.remainingTokens !== undefined && limits.resetTokensMs !== undefined) {
+      this.#serverTokens = { remaining: limits.remainingTokens, until: now + limits.resetTokensMs };
+      if (limits.remainingTokens <= 0) this.pauseUntil(now + limits.resetTokensMs);
     }
   }
 
@@ -112,14 +120,30 @@ export class SlidingWindowLimiter {
     for (;;) {
       signal?.throwIfAborted();
       const now = this.clock.now();
-      const wait = Math.max(this.#pausedUntil - now, this.#windowWait(now, tokens));
+      const wait = Math.max(this.#pausedUntil - now, this.#windowWait(now, tokens), this.#serverWait(now, tokens));
       if (wait <= 0) {
         this.#log.push({ at: now, tokens });
+        if (this.#serverRequests) this.#serverRequests.remaining -= 1;
+        if (this.#serverTokens) this.#serverTokens.remaining -= tokens;
         return;
       }
       this.#waitedMs += wait;
       await this.clock.sleep(wait, signal);
     }
+  }
+
+  /** How long until the server's last reported budget covers one more request of `tokens`. */
+  #serverWait(now: number, tokens: number): number {
+    let wait = 0;
+    if (this.#serverRequests) {
+      if (now >= this.#serverRequests.until) this.#serverRequests = undefined;
+      else if (this.#serverRequests.remaining < 1) wait = Math.max(wait, this.#serverRequests.until - now);
+    }
+    if (this.#serverTokens) {
+      if (now >= this.#serverTokens.until) this.#serverTokens = undefined;
+      else if (this.#serverTokens.remaining < tokens) wait = Math.max(wait, this.#serverTokens.until - now);
+    }
+    return wait;
   }
 
   /** How long until the window ending then has room for one more request of `tokens`. */

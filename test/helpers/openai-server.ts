@@ -203,7 +203,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     return period !== undefined && period > 0 && n % period === 0;
   }
 
-  async function chat(request: IncomingMessage, response: ServerResponse, raw: Buffer) {
+  async function chat(request: IncomingMessage, response: ServerResponse, raw: Buffer, arrivedAt: number) {
     let body: ChatRequestBody;
     try {
       body = JSON.parse(raw.toString('utf8')) as ChatRequestBody;
@@ -213,7 +213,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     }
     count += 1;
     const n = count;
-    const at = now();
+    const at = arrivedAt;
     const record: RecordedRequest = { n, at, method: request.method ?? 'POST', path: request.url ?? '', headers: request.headers, body, outcome: 'ok' };
     requests.push(record);
     const tokens = estimateTokens(body);
@@ -373,6 +373,8 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   }
 
   const server = createServer((request, response) => {
+    // Stamped when the request line arrives, not when the body is read, as a rate limiter at the edge would.
+    const arrivedAt = now();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -381,7 +383,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       const path = url.pathname.replace(/\/+$/, '');
       log.push({ method: request.method ?? '', path, at: now() });
       const handle = async () => {
-        if (request.method === 'POST' && path === '/v1/chat/completions') return chat(request, response, raw);
+        if (request.method === 'POST' && path === '/v1/chat/completions') return chat(request, response, raw, arrivedAt);
         if (request.method === 'POST' && path === '/v1/files') return uploadFile(request, response, raw);
         if (request.method === 'POST' && path === '/v1/batches') return createBatch(response, raw);
         let match = /^\/v1\/batches\/([^/]+)$/.exec(path);
