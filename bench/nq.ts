@@ -99,7 +99,6 @@ export async function runNq(options: NqOptions = {}): Promise<NqResult> {
   // One stage per budget, as one run over the corpus would use it. Dedupe stays per document: across documents
   // it would drop a gold passage that an earlier question had as a distractor.
   const stages = new Map(budgets.map((budget) => [budget, selectSections({ dedupe: 'document' })]));
-  const dumped: unknown[] = [];
 
   let done = 0;
   for (const questionIndex of chosen) {
@@ -110,7 +109,6 @@ export async function runNq(options: NqOptions = {}): Promise<NqResult> {
       const passages = shuffle([{ title: question.title, text: question.text }, ...distractors], rng);
       const text = passages.map((passage) => `## ${passage.title}\n\n${passage.text}`).join('\n\n');
       documentTokens[kind] += o200k.count(text);
-      if (process.env.NQ_DUMP && kind === process.env.NQ_DUMP) dumped.push({ q: question.question, answers: question.answers, text, gold: `${question.title}: ${question.text}` });
 
       let time = performance.now();
       const ranked = await langchainRank(text, question.question);
@@ -141,7 +139,6 @@ export async function runNq(options: NqOptions = {}): Promise<NqResult> {
   }
 
   const count = chosen.length;
-  if (process.env.NQ_DUMP) writeFileSync('/tmp/sx/docs.json', JSON.stringify(dumped));
   for (const row of rows.values()) {
     for (const figures of [row.ours, row.head, row.langchain]) {
       figures.recall /= count;

@@ -244,19 +244,21 @@ export function sentenceSpans(text: string, maxChars = maxSectionChars): Span[] 
     for (const piece of cutRunOn(text, start, end, maxChars)) spans.push(piece);
   };
 
-  let start = 0;
+  // One pass of the sentence-end pattern over the whole text, merged with the line ends (no rescans: linear in the text).
+  sentenceEnd.lastIndex = 0;
+  let match = sentenceEnd.exec(text);
+  let from = 0;
   for (const line of lineBreaks(text)) {
-    let from = start;
-    sentenceEnd.lastIndex = start;
-    let match: RegExpExecArray | null;
-    while ((match = sentenceEnd.exec(text)) !== null && match.index < line) {
+    while (match !== null && match.index < line) {
       const gapStart = match.index + match[0].length - match[1]!.length;
-      if (isAbbreviation(text, match.index, gapStart)) continue;
-      add(from, gapStart);
-      from = match.index + match[0].length;
+      if (!isAbbreviation(text, match.index, gapStart)) {
+        add(from, gapStart);
+        from = match.index + match[0].length;
+      }
+      match = sentenceEnd.exec(text);
     }
-    add(from, line);
-    start = line;
+    if (from < line) add(from, line);
+    from = Math.max(from, line);
   }
   return spans;
 }
@@ -289,8 +291,9 @@ export function isSentenceBoundary(left: string, right: string): boolean {
 
 function isAbbreviation(text: string, markIndex: number, gapStart: number): boolean {
   if (text.slice(markIndex, gapStart) !== '.') return false;
-  const wordStart = text.lastIndexOf(' ', markIndex - 1) + 1;
-  const word = text.slice(Math.max(wordStart, text.lastIndexOf('\n', markIndex - 1) + 1), markIndex).replace(/^["'“‘(\[]+/, '');
+  // Only the word before the mark matters: look back a bounded window, so a long text stays linear.
+  const window = text.slice(Math.max(0, markIndex - 32), markIndex);
+  const word = (/\S*$/.exec(window)?.[0] ?? '').replace(/^["'“‘(\[]+/, '');
   // Initials ("J. K. Rowling", "U.S.").
   if (/^\p{Lu}$/u.test(word) || /^(\p{L}\.)+\p{L}$/u.test(word)) return true;
   return abbreviations.has(word.toLowerCase());
