@@ -56,3 +56,4 @@ export { parseDuration, readRetryAfter, readServerLimits, SlidingWindowLimiter, 
 export { classifyFailure, RetryPolicy, type Failure, type RetryOptions } from './retry.js';
 export { defaultComplexTask, Router, type Route, type RouteRule } from './route.js';
 export { RequestScheduler, SendFailure, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
+export { batchCommand, batchHelp, batchNotFinished, type BatchCommandIo, type BatchCommandOptions } from './batch-command.js';
