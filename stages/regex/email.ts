@@ -166,15 +166,15 @@ function removeListFooters(body: string): RuleResult {
   });
 }
 
-const unsubscribeWord = /\bunsubscri(?:be|bing|ption)\b|\bopt[ -]out\b|\bremove (?:yourself|your (?:e-?mail|address|name)) from\b|\bchange your (?:e-?mail )?(?:settings|preferences|subscription)\b/i;
+const unsubscribeWord = /\bunsubscri(?:be|bing|ption)\b|\bopt[ -]out\b|\b(?:do not|don't|no longer) (?:wish|want) to (?:continue (?:to )?)?receiv|\bremove (?:yourself|your (?:e-?mail|address|name)) from\b|\bchange your (?:e-?mail )?(?:settings|preferences|subscription)\b/i;
 
 function removeUnsubscribe(body: string): RuleResult {
   return removeLineRanges(body, (lines) => {
     const ranges: Array<[number, number]> = [];
     for (const block of blocksOf(lines)) {
-      if (block.lines.length > 5) continue;
+      if (block.lines.length > 8) continue;
       const text = block.lines.join('\n');
-      if (text.length > 600 || !unsubscribeWord.test(text)) continue;
+      if (text.length > 900 || !unsubscribeWord.test(text)) continue;
       // Instructions with somewhere to go; a question about unsubscribing is prose.
       if (linkOrAddress.test(text) || /\bclick\b|\bvisit\b|\bsend\b|\breply\b|\bhere\b/i.test(text)) ranges.push([block.start, block.end]);
     }
@@ -268,7 +268,7 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-unsubscribe',
     family: 'email',
     description: 'short paragraphs telling how to unsubscribe, with a link or an address',
-    hint: /unsubscri|opt[ -]out|remove (?:yourself|your)|change your/i,
+    hint: /unsubscri|opt[ -]out|wish to|want to|remove (?:yourself|your)|change your/i,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeUnsubscribe),
   },

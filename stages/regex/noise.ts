@@ -183,8 +183,11 @@ function removeComments(text: string): RuleResult {
   }
   return hits === 0 ? unchanged(text) : { text: out + text.slice(cursor), hits };
 }
-const entity = /&(?:nbsp|amp|lt|gt|quot|apos|#\d{1,6}|#x[0-9a-f]{1,5});/gi;
-const entities: Record<string, string> = { '&nbsp;': ' ', '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
+const entity = /&(?:nbsp|amp|lt|gt|quot|apos|mdash|ndash|hellip|lsquo|rsquo|ldquo|rdquo|copy|reg|trade|#\d{1,6}|#x[0-9a-f]{1,5});/gi;
+const entities: Record<string, string> = {
+  '&nbsp;': ' ', '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'", '&mdash;': '—', '&ndash;': '–',
+  '&hellip;': '…', '&lsquo;': '‘', '&rsquo;': '’', '&ldquo;': '“', '&rdquo;': '”', '&copy;': '©', '&reg;': '®', '&trade;': '™',
+};
 
 function decodeEntity(match: string): string {
   const named = entities[match.toLowerCase()];
