@@ -9,6 +9,8 @@
  *   pass it).
  * With no API key, or with `dryRun`, nothing goes on the network: the record
  * shows the request that would have been sent and its estimated cost.
+ * Aborting `context.signal` (Ctrl-C) stops new sends; requests already on the
+ * wire finish and are cached, because they are billed either way.
  */
 import OpenAI from 'openai';
 import type { DistillDocument } from '../src/document.js';
@@ -253,10 +255,9 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
   async function send(doc: DistillDocument, request: ChatRequest, key: string, tokens: number, signal: AbortSignal | undefined): Promise<{ entry: CacheEntry; attempts: number }> {
     const sent = await scheduler.send(
       tokens,
-      async (attemptSignal) => {
-        const { data, response } = await getClient()
-          .chat.completions.create({ ...request, messages: request.messages }, attemptSignal ? { signal: attemptSignal } : {})
-          .withResponse();
+      async () => {
+        // The abort signal stops new sends but never cuts one already on the wire: that answer is billed, so we keep it.
+        const { data, response } = await getClient().chat.completions.create({ ...request, messages: request.messages }).withResponse();
         const usage = {
           promptTokens: data.usage?.prompt_tokens ?? 0,
           cachedTokens: data.usage?.prompt_tokens_details?.cached_tokens ?? 0,

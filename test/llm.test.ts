@@ -388,7 +388,7 @@ describe('callModel limits', () => {
 });
 
 describe('callModel resume', () => {
-  it('after an abort mid-run, a rerun sends only what was not answered', async () => {
+  it('on abort, stops sending but keeps every answer already on the wire; a rerun sends only the rest', async () => {
     const controller = new AbortController();
     const target = await serve({ delayMs: 40, fault: (n) => (n === 5 ? (controller.abort(), undefined) : undefined) });
     const docs = documents(10);
@@ -400,6 +400,8 @@ describe('callModel resume', () => {
     expect(answered.length).toBeGreaterThanOrEqual(3);
     expect(aborted.length).toBeGreaterThanOrEqual(4);
     expect(aborted.every((doc) => doc.messages.at(-1)?.code === 'E_LLM_ABORTED')).toBe(true);
+    // Every request that reached the server was answered and kept: nothing paid is lost.
+    expect(target.requests).toHaveLength(answered.length);
     const sentBefore = target.requests.length;
 
     const rerun = stageFor(target, { concurrency: 2 });
