@@ -135,6 +135,11 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       const tokensIn = exact ? context.tokenizer.count(doc.value) : estimatedIn;
       const dedupedTokens = duplicates.length === 0 ? tokensIn : exact ? context.tokenizer.count(renderSections(withoutDuplicates)) : partsTokens(withoutDuplicates);
       if (duplicates.length > 0) savings.push({ rule: 'dedupe', hits: duplicates.length, tokensRemoved: tokensIn - dedupedTokens });
+      if (duplicates.length > 0 && duplicates.length === bodies) {
+        doc.message(`every section repeats an earlier one (first: ${duplicates[0]!.of}); nothing new is left to send`, 'sections:dedupe', {
+          fix: 'set `stages.sections.dedupe` to `document` to keep documents independent',
+        });
+      }
 
       // Without a budget a short document is left whole: cutting it saves little and risks the answer.
       if (budget !== undefined ? dedupedTokens <= budget : dedupedTokens <= adaptiveMinimumTokens) {

@@ -150,6 +150,18 @@ describe('selectSections', () => {
     expect(second.data.selection?.duplicates).toEqual([{ section: 's1', of: 'a.eml#s1' }]);
   });
 
+  it('warns when a whole document repeats an earlier one of the run', async () => {
+    const text = 'The quarterly report shows revenue of $4.2 million, up 12% on the previous quarter, driven by exports.';
+    const stage = selectSections();
+    const first = new DistillDocument({ id: 'a', source: 'a.txt', text });
+    const copy = new DistillDocument({ id: 'b', source: 'b.txt', text });
+    await stage.run(first, context('What was the revenue?', 100));
+    await stage.run(copy, context('What was the revenue?', 100));
+    expect(first.value).toBe(text);
+    expect(copy.value).toBe('');
+    expect(copy.messages.map((message) => message.origin)).toEqual(['sections:dedupe']);
+  });
+
   it('without a budget, cuts by score gap and keeps at most half a long document', async () => {
     const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
     const doc = await distil(text, 'What are the four freedoms?');

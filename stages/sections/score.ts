@@ -46,6 +46,8 @@ export interface ScoreInput {
   weights: ScoreWeights;
 }
 
+const numericTypes = new Set<Entity['type']>(['money', 'percent', 'number']);
+
 const k1 = 1.2;
 const b = 0.75;
 
@@ -150,7 +152,10 @@ function labelMultiplier(input: ScoreInput, sectionId: string): number {
   const explicit = input.labelWeights[label.label];
   if (explicit !== undefined) return explicit;
   // The more sure the classifier is that this is noise, the less the section is worth, but never nothing: it may be wrong.
-  return noiseLabel.test(label.label) ? Math.max(0.1, 1 - 0.8 * clamp(label.score)) : 1;
+  if (noiseLabel.test(label.label)) return Math.max(0.1, 1 - 0.8 * clamp(label.score));
+  // A task after amounts or counts is after the sections the classifier calls figures.
+  if (/^(figures?|numbers?|numeric|data|tables?)$/i.test(label.label) && input.wants.types.some((type) => numericTypes.has(type))) return 1 + 0.3 * clamp(label.score);
+  return 1;
 }
 
 /**
