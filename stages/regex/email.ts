@@ -166,24 +166,40 @@ function removeListFooters(body: string): RuleResult {
   });
 }
 
-const unsubscribeWord = /\bunsubscri(?:be|bing|ption)\b|\bopt[ -]out\b|\b(?:do not|don't|no longer) (?:wish|want) to (?:continue (?:to )?)?receiv|\bremove (?:yourself|your (?:e-?mail|address|name)) from\b|\bchange your (?:e-?mail )?(?:settings|preferences|subscription)\b/i;
+/**
+ * A line that opens subscription instructions. Only the start of a line
+ * counts: prose that argues about unsubscribing mentions the word in the
+ * middle of a sentence, instructions start with it.
+ */
+const unsubscribeLead =
+  /^[ \t*>#-]{0,4}(?:unsubscribe\b|to (?:unsubscribe|be removed|remove yourself|stop receiving|leave (?:the|this) list|change your (?:subscription|e-?mail|settings|preferences)|opt[ -]out|update your (?:subscription|preferences))|if you (?:no longer|do not|don't|would (?:rather|prefer) not) (?:wish|want|like)? ?to (?:receive|continue|get|be on)|you (?:are (?:currently )?subscribed|are receiving this|received this (?:e-?mail|message) because)|this (?:e-?mail|message|newsletter) was sent to|click here to (?:unsubscribe|be removed|opt[ -]out)|manage (?:your )?(?:subscriptions?|preferences))/i;
 
 function removeUnsubscribe(body: string): RuleResult {
   return removeLineRanges(body, (lines) => {
     const ranges: Array<[number, number]> = [];
     for (const block of blocksOf(lines)) {
-      if (block.lines.length > 8) continue;
+      if (block.lines.length > 8 || !block.lines.some((line) => line.length <= 300 && unsubscribeLead.test(line))) continue;
       const text = block.lines.join('\n');
-      if (text.length > 900 || !unsubscribeWord.test(text)) continue;
-      // Instructions with somewhere to go; a question about unsubscribing is prose.
-      if (linkOrAddress.test(text) || /\bclick\b|\bvisit\b|\bsend\b|\breply\b|\bhere\b/i.test(text)) ranges.push([block.start, block.end]);
+      // Instructions say where to go: a link or an address.
+      if (text.length <= 900 && linkOrAddress.test(text)) ranges.push([block.start, block.end]);
     }
     return ranges;
   });
 }
 
-const disclaimerMark =
-  /\bintended (?:solely |only )?for the (?:(?:sole |exclusive )?use of the )?(?:addressee|intended recipient|named recipient|individual|person)|\bif you (?:are not|have received this)[^\n]{0,60}(?:intended recipient|in error)|\bconfidential(?:ity)? (?:notice|disclaimer|information)\b|\b(?:privileged|confidential) and\/or (?:privileged|confidential)\b|\bmay (?:contain|be) (?:legally )?(?:confidential|privileged)|\bconfidential and may be (?:legally )?privileged|\bviews (?:and opinions )?expressed (?:in this (?:e-?mail|message) )?are (?:those of|solely)/i;
+/** What only a disclaimer says: who the message is for, and what to do if you are not them. */
+const disclaimerStrong =
+  /\bintended (?:solely |only |exclusively )?(?:for )?(?:the )?(?:(?:sole |exclusive )?use of )?(?:the )?(?:addressee|(?:intended|named) recipient|individual|person|entity)|\breceived this (?:e-?mail|message|communication|transmission)?[^\n.]{0,40}\bin error|\bif you are not the (?:intended|named) (?:recipient|addressee)/i;
+/** Words disclaimers use, but so does prose (even prose about disclaimers): three different ones are needed. */
+const disclaimerWeak = [/\bconfidential/i, /\bprivileged\b/i, /\bdisclaimer\b/i, /\bviews (?:and opinions )?expressed\b/i, /\bnot necessarily (?:represent|reflect)/i, /\bunauthori[sz]ed (?:use|disclosure|copying)/i, /\bstrictly prohibited\b/i];
+
+function isDisclaimer(text: string): boolean {
+  if (disclaimerStrong.test(text)) return true;
+  let weak = 0;
+  for (const word of disclaimerWeak) if (word.test(text) && ++weak >= 3) return true;
+  return false;
+}
+
 const disclaimerHeading = /^[ \t]*(?:e-?mail |legal |confidentiality )?(?:disclaimer|notice)[ \t]*:?[ \t]*$/i;
 
 function removeDisclaimers(body: string): RuleResult {
@@ -192,8 +208,9 @@ function removeDisclaimers(body: string): RuleResult {
     const ranges: Array<[number, number]> = [];
     blocks.forEach((block, index) => {
       if (block.lines.length > 40) return;
-      const text = block.lines.join(' ');
-      if (!disclaimerMark.test(text)) return;
+      // Wrapped lines keep their trailing spaces until layout runs; the phrases are matched on one-spaced text.
+      const text = block.lines.join(' ').replace(/\s+/g, ' ');
+      if (!isDisclaimer(text)) return;
       const last = ranges.at(-1);
       // Take the "DISCLAIMER" heading and the separators above it along (up to two short blocks).
       const above: Array<[number, number]> = [];
@@ -268,7 +285,7 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-unsubscribe',
     family: 'email',
     description: 'short paragraphs telling how to unsubscribe, with a link or an address',
-    hint: /unsubscri|opt[ -]out|wish to|want to|remove (?:yourself|your)|change your/i,
+    hint: /unsubscribe|to be removed|remove yourself|stop receiving|leave (?:the|this) list|change your|opt[ -]out|update your|if you|you are|you received|was sent to|click here|manage/i,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeUnsubscribe),
   },
@@ -276,7 +293,7 @@ export const emailRules: readonly RegexRule[] = [
     name: 'regex:email-disclaimer',
     family: 'email',
     description: 'confidentiality disclaimers ("intended recipient", "received this in error") and their heading',
-    hint: /intended|if you|confidential|privileged|views/i,
+    hint: /intended|in error|if you are not|confidential|privileged|disclaimer|views|not necessarily|unauthori|prohibited/i,
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeDisclaimers),
   },
