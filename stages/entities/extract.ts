@@ -185,6 +185,15 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
       const value = text.slice(span.start, span.end);
       keep('date', span, normalizeDate(value) ?? (options.referenceDate ? resolveRelative(value, options.referenceDate) : undefined));
     });
+    // Years compromise tagged but left out of every date phrase ("reduced from $11,411,779 in 1897 to ...").
+    const years = found.filter((entity) => entity.type === 'date');
+    for (const sentence of sentences) {
+      for (const term of sentence) {
+        if (!term.tags.has('Year') || !/^\d{4}$/.test(term.text)) continue;
+        const span = spanOf(text, [term]);
+        if (span && !overlapsAny(span, years)) keep('date', span, term.text);
+      }
+    }
     // Fiscal and relative periods compromise-dates does not read ("the current fiscal year", "fiscal year 1947").
     const dated = found.filter((entity) => entity.type === 'date');
     for (const match of text.matchAll(periodPattern)) {
