@@ -59,7 +59,7 @@ const budgets = [1, 5, 20, 64, 250, 1000];
 
 describe('selectSections', () => {
   const corpus = [
-    ...speeches.filter((_, index) => index % 8 === 0).map((name) => ({ name, text: readFileSync(new URL(name, sotuDirectory), 'utf8') })),
+    ...speeches.filter((_, index) => index % 12 === 0).map((name) => ({ name, text: readFileSync(new URL(name, sotuDirectory), 'utf8') })),
     ...edgeCases(),
   ];
 
@@ -172,6 +172,17 @@ describe('selectSections', () => {
     expect(kept).toBeLessThanOrEqual(tokensIn / 2);
     expect(doc.value).toContain('freedom of speech');
     expect(foreignSentences(doc.value, text)).toEqual([]);
+  });
+
+  it('keeps whole sections with granularity `section`', async () => {
+    const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
+    const doc = new DistillDocument({ id: 'doc', text });
+    const inputSections = new Set(sectionsOf(doc).map((section) => section.text));
+    await selectSections({ granularity: 'section' }).run(doc, context('What are the four freedoms?', 800));
+    const pieces = doc.value.split(sectionSeparator);
+    expect(pieces.length).toBeGreaterThan(0);
+    for (const piece of pieces) expect(inputSections.has(piece)).toBe(true);
+    expect(o200k.count(doc.value)).toBeLessThanOrEqual(800);
   });
 
   it('leaves a document that already fits untouched and records the selection', async () => {
