@@ -174,8 +174,15 @@ export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
       sections.forEach((section, index) => {
         const location = locations[index];
         for (const found of results[index] ?? []) {
-          const entity: DocumentEntity = { type: found.type, text: found.text, section: section.id, start: found.start, end: found.end };
-          if (found.normalized !== undefined) entity.normalized = found.normalized;
+          // Keys in record order: what it is, then where it is.
+          const entity: DocumentEntity = {
+            type: found.type,
+            text: found.text,
+            ...(found.normalized === undefined ? {} : { normalized: found.normalized }),
+            section: section.id,
+            start: found.start,
+            end: found.end,
+          };
           if (location) {
             entity.documentStart = toDocumentOffset(location, found.start);
             entity.documentEnd = toDocumentOffset(location, found.end - 1) + 1;

@@ -144,7 +144,11 @@ export class WorkerPool implements EntityBackend {
   }
 
   #spawn(): Slot {
-    const limits = this.#memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#memoryMb } };
+    const limits = {
+      // Flags that only make sense for the main script (`--input-type`, `--eval`) make a worker refuse to start.
+      execArgv: process.execArgv.filter((argument) => !/^(?:--input-type|--eval|-e|--print|-p)(?:=|$)/.test(argument)),
+      ...(this.#memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#memoryMb } }),
+    };
     const worker = this.#workerUrl.pathname.endsWith('.ts')
       ? new Worker(tsxBootstrap(this.#workerUrl), { eval: true, ...limits })
       : new Worker(this.#workerUrl, limits);
