@@ -12,6 +12,7 @@
  * Aborting `context.signal` (Ctrl-C) stops new sends; requests already on the
  * wire finish and are cached, because they are billed either way.
  */
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import type { DistillDocument } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
@@ -67,7 +68,7 @@ export interface CallModelOptions {
   maxCost?: number;
   /** Queue requests for the Batch API (half price, within 24h) instead of sending them; submitted on `close()`. @default false */
   batch?: boolean;
-  /** Where batch manifests go. @default '.distill-cache/batches' */
+  /** Where batch manifests go. @default '<cache folder>/batches', else '.distill-cache/batches' */
   batchDirectory?: string;
   /** Send small, simple prompts to a cheaper model. `true` uses the default rule. @default false */
   route?: boolean | RouteRule;
@@ -181,7 +182,8 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
   const router = options.route === undefined || options.route === false ? undefined : new Router(options.route === true ? {} : options.route);
   const prices = options.prices;
   const priceOptions = prices ? { prices } : {};
-  const batchDirectory = options.batchDirectory ?? defaultBatchDirectory;
+  // Manifests live beside the answers they will become, so one folder holds a run's whole state.
+  const batchDirectory = options.batchDirectory ?? (cache?.kind === 'disk' ? join(cache.location, 'batches') : defaultBatchDirectory);
 
   let client = options.client;
   const getClient = (): LlmClient => {

@@ -127,6 +127,22 @@ describe('batch mode', () => {
     expect(merged.map((record) => record.source).sort()).toEqual(['same.txt', 't0.txt', 't1.txt']);
   });
 
+  it('keeps the queued batch under maxCost at batch prices, skipping the rest', async () => {
+    const docs = await speeches(10);
+    const dry = callModel({ dryRun: true, cache: false, batch: true });
+    for (const doc of await speeches(10)) await dry.run(doc, context);
+    const perDocument = dry.summary().estimatedUsd / 10;
+    const stage = callModel({ ...stageOptions(), batch: true, maxCost: perDocument * 6.5 });
+    for (const doc of docs) await stage.run(doc, context);
+    await stage.close();
+    const queued = docs.filter((doc) => doc.status === 'ok').length;
+    expect(queued).toBeGreaterThanOrEqual(5);
+    expect(queued).toBeLessThanOrEqual(7);
+    expect(docs.slice(queued).every((doc) => doc.status === 'skipped' && doc.messages.at(-1)?.origin === 'llm:max-cost')).toBe(true);
+    expect(stage.summary().batches[0]).toMatchObject({ requests: queued });
+    expect(stage.summary().estimatedUsd).toBeLessThanOrEqual(perDocument * 6.5);
+  });
+
   it('estimates queued requests at batch prices', async () => {
     const docs = await speeches(3);
     const batched = callModel({ ...stageOptions(), batch: true });

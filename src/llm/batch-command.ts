@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import { UsageError } from '../errors.js';
@@ -30,7 +30,7 @@ Options:
   --cache <dir|url>    the cache to fill (default: .distill-cache/ here)
   --no-cache           do not write answers into a cache
   --batch-dir <dir>    where "distill run --batch" kept its manifests
-                       (default: .distill-cache/batches)
+                       (default: <cache folder>/batches)
 
 Exit codes: 0 done; 1 failed requests or an API error; 2 bad usage;
 3 the batch has not finished yet (nothing written).`;
@@ -101,7 +101,7 @@ export async function batchCommand(argv: string[], io: BatchCommandIo, options: 
     const collection = await batchCollect(id, {
       client,
       ...(cache ? { cache } : {}),
-      directory: values['batch-dir'] ?? defaultBatchDirectory,
+      directory: values['batch-dir'] ?? (cache?.kind === 'disk' ? join(cache.location, 'batches') : defaultBatchDirectory),
       ...(options.prices ? { prices: options.prices } : {}),
     });
     if (!collection.done) {
