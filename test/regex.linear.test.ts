@@ -28,7 +28,7 @@ const paged: RuleEnvironment = { format: 'pdf', email: false, paged: true };
 const adversarial: Record<string, { environment: RuleEnvironment; inputs: Array<(size: number) => string> }> = {
   'regex:email-transport-headers': { environment: email, inputs: [(size) => repeat('X-Spam: yes\n\tcontinued\n', size) + '\nbody', (size) => `Received: ${repeat('a', size)}\n\nbody`] },
   'regex:email-mime-leftovers': { environment: email, inputs: [asEmail('--==_Exmh_123456\nContent-Type: text/plain\n'), asEmail(`--${'='.repeat(200)}\n`), giant(emailHead + '--=', '_')] },
-  'regex:email-quoted-replies': { environment: email, inputs: [asEmail('> quoted\n>\n\n'), asEmail('Al wrote:\n| quoted\n\n'), asEmail('On Tue,\nwrote:\n'), giant(emailHead, ' wrote: wrote:')] },
+  'regex:email-quoted-replies': { environment: email, inputs: [asEmail('> quoted\n>\n\n'), asEmail('Al wrote:\n| quoted\n\n'), asEmail('On Tue,\nwrote:\n'), giant(emailHead, ' wrote: wrote:'), asEmail('text\n-----Original Message-----\nFrom: a\n> q\nanswer\n'), asEmail('-----Original Message-----\n')] },
   'regex:email-signature': { environment: email, inputs: [asEmail('--\n'), asEmail('-- \nsig\n\n')] },
   'regex:email-list-footer': { environment: email, inputs: [asEmail('____________\nmailing list http://x/listinfo\n\n'), giant(emailHead, 'mailing list ')] },
   'regex:email-unsubscribe': { environment: email, inputs: [asEmail('to unsubscribe visit http://x\n\n'), giant(emailHead, 'unsubscribe ')] },

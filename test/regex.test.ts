@@ -93,6 +93,13 @@ describe('email rules', () => {
     expect(doc.value.split('\n\n').slice(1).join('\n\n')).toBe(expected);
   });
 
+  it('keeps answers written inside a message quoted under "-----Original Message-----"', async () => {
+    const body = '-----Original Message-----\nFrom: Robert\nSent: Monday\nSubject: RE: Java\n\n>Java is slow.\nNot since JDK 1.3: our servers run fine.\n>And C# copies it.\nThat says MS thinks a VM is right.';
+    const doc = await run(mail(body), {}, 'email');
+    expect(doc.value).toMatch(/\n\nNot since JDK 1\.3: our servers run fine\.\nThat says MS thinks a VM is right\.$/);
+    expect(doc.value).not.toContain('Original Message');
+  });
+
   it('keeps a "|" table that no attribution introduces', async () => {
     const body = 'Results:\n| host | ms |\n| a | 12 |';
     expect((await run(mail(body), {}, 'email')).value).toContain('| a | 12 |');

@@ -73,6 +73,23 @@ function quoteEnd(lines: readonly string[], start: number, quoted: RegExp): numb
   return end;
 }
 
+/**
+ * For each line, whether a reply is written between quoted lines somewhere
+ * below it (a ">" line whose next non-blank line is not quoted). Computed
+ * once, backwards, so that many markers in one message stay linear.
+ */
+function inlineAnswersBelow(lines: readonly string[]): boolean[] {
+  const below = new Array<boolean>(lines.length + 1).fill(false);
+  let nextNonBlankQuoted: boolean | undefined;
+  for (let index = lines.length - 1; index >= 0; index--) {
+    const line = lines[index]!;
+    const quoted = quotedLine.test(line);
+    below[index] = below[index + 1]! || (quoted && nextNonBlankQuoted === false);
+    if (!isBlank(line)) nextNonBlankQuoted = quoted;
+  }
+  return below;
+}
+
 function removeQuotedReplies(body: string): RuleResult {
   return removeLineRanges(body, (lines) => {
     const ranges: Array<[number, number]> = [];
@@ -81,13 +98,25 @@ function removeQuotedReplies(body: string): RuleResult {
       if (last && last[1] >= start) last[1] = Math.max(last[1], end);
       else ranges.push([start, end]);
     };
+    let inline: boolean[] | undefined;
+    let wroteAbove = false;
     let index = 0;
     while (index < lines.length) {
       const line = lines[index]!;
       // An Outlook-style reply quotes everything below the marker, unprefixed.
       if (line.length <= 80 && (originalMessage.test(line) || (outlookFrom.test(line) && outlookSent.test(lines[index + 1] ?? '')))) {
-        push(index, lines.length);
-        break;
+        inline ??= inlineAnswersBelow(lines);
+        if (wroteAbove && !inline[index + 1]) {
+          push(index, lines.length);
+          break;
+        }
+        // Answers written inside the quoted message (or nothing above it): only the marker and the quoted header go.
+        let end = index + 1;
+        // The quoted header is the paragraph under the marker that starts with "From:" (its lines wrap freely).
+        if (outlookFrom.test(lines[end] ?? '') || outlookFrom.test(line)) while (end < lines.length && end <= index + 8 && !isBlank(lines[end]!)) end++;
+        push(index, end);
+        index = end;
+        continue;
       }
       if (quotedLine.test(line)) {
         const end = quoteEnd(lines, index, quotedLine);
@@ -106,6 +135,7 @@ function removeQuotedReplies(body: string): RuleResult {
           continue;
         }
       }
+      if (!isBlank(line)) wroteAbove = true;
       index++;
     }
     return ranges;
