@@ -124,17 +124,18 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   const batches = new Map<string, StoredBatch>();
   // Token prefixes of earlier prompts, to emulate OpenAI's automatic prompt caching.
   const seenPrompts: Uint32Array[] = [];
-  const arrivals: { at: number; tokens: number }[] = [];
+  let arrivals: { at: number; tokens: number }[] = [];
   let count = 0;
 
   function inWindow(at: number) {
-    while (arrivals.length > 0 && arrivals[0]!.at <= at - windowMs) arrivals.shift();
+    // Bodies can finish out of arrival order, so filter rather than trim the front.
+    arrivals = arrivals.filter((arrival) => arrival.at > at - windowMs);
     return arrivals;
   }
 
   function rateHeaders(at: number): Record<string, string> {
     const open = inWindow(at);
-    const resetMs = open.length > 0 ? open[0]!.at + windowMs - at : 0;
+    const resetMs = open.length > 0 ? Math.min(...open.map((arrival) => arrival.at)) + windowMs - at : 0;
     const headers: Record<string, string> = {};
     if (options.rpm !== undefined) {
       headers['x-ratelimit-limit-requests'] = String(options.rpm);
@@ -229,7 +230,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
 
     if (overRpm || overTpm) {
       record.outcome = overRpm ? 'rpm' : 'tpm';
-      const oldest = arrivals[0]?.at ?? at;
+      const oldest = Math.min(at, ...arrivals.map((arrival) => arrival.at));
       const wait = Math.max(1, oldest + windowMs - at);
       const what = overRpm ? `requests per ${windowMs / 1000}s (RPM): Limit ${options.rpm}` : `tokens per ${windowMs / 1000}s (TPM): Limit ${options.tpm}`;
       sendError(response, 429, `Rate limit reached for ${body.model} on ${what}. Please try again in ${wait}ms.`, 'requests', 'rate_limit_exceeded', {
