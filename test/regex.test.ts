@@ -172,6 +172,16 @@ describe('noise rules', () => {
     expect(doc.value).toBe('Id and see http://x.org/7c53336b37003a9286aba55d2945844c');
   });
 
+  it('keeps labelled checksums', async () => {
+    const text = 'MD5 (openssh-3.4p1.tar.gz) = 459c1d0262e939d6432f193c7a4ba8a8';
+    expect((await run(text)).value).toBe(text);
+  });
+
+  it('keeps tags and entities that a text talks about', async () => {
+    const text = "Tokens '<br>' 0.99 and '</html>' 0.99; I forgot all about &nbsp; here.";
+    expect((await run(text)).value).toBe(text);
+  });
+
   it('removes leftover HTML and decodes entities', async () => {
     const doc = await run('<div class="x"><b>Price:</b> 5&nbsp;&amp; more</div><script>var a = "<b>";</script><!-- hidden -->\nList<T> stays, <kre@host> stays.');
     expect(doc.value).toBe('Price: 5 & more\nList<T> stays, <kre@host> stays.');

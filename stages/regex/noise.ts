@@ -117,8 +117,18 @@ function removeUuencode(text: string): RuleResult {
 /** 32+ hex digits (MD5, SHA-1, SHA-256) or a UUID, standing alone: not part of a URL, a path or an address. */
 const hexId = /(?<![\w/=.:@#?&%+-])(?:[0-9a-f]{32,}|[0-9A-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![\w/=.@#?&%+-])/g;
 
+/** A label right before an id makes it a fact ("MD5 (file) = 459c..."), not noise. */
+const idLabel = /\b(?:md5|sha-?\d*|checksum|hash|digest|commit|fingerprint|key|revision|rev|uuid|guid)\b/i;
+
 function removeIds(text: string): RuleResult {
-  return replaceCounting(text, hexId, (id) => (/\d/.test(id) && /[a-f]/i.test(id) ? '' : id));
+  let hits = 0;
+  const out = text.replace(hexId, (id: string, offset: number) => {
+    if (!/\d/.test(id) || !/[a-f]/i.test(id)) return id;
+    if (idLabel.test(text.slice(Math.max(0, offset - 40), offset))) return id;
+    hits++;
+    return '';
+  });
+  return hits === 0 ? unchanged(text) : { text: out, hits };
 }
 
 /** Query parameters that only tell the sender who clicked. */
@@ -141,8 +151,9 @@ function stripTracking(link: string): string {
 }
 
 /** Tags a loader may leave behind; "<T>" in code or "<kre@host>" in mail are not among them. */
+/** A tag in quotes ("'<br>'", "`<b>`") is being talked about, not leftover markup. */
 const htmlTag =
-  /<\/?(?:a|abbr|b|big|blockquote|body|br|center|col|colgroup|dd|div|dl|dt|em|font|form|h[1-6]|head|hr|html|i|img|input|label|li|link|meta|nobr|o:p|ol|p|small|span|strike|strong|sub|sup|table|tbody|td|tfoot|th|thead|title|tr|tt|u|ul|wbr)(?=[\s/>])[^<>]{0,1000}>/gi;
+  /(?<!['"`‘“])<\/?(?:a|abbr|b|big|blockquote|body|br|center|col|colgroup|dd|div|dl|dt|em|font|form|h[1-6]|head|hr|html|i|img|input|label|li|link|meta|nobr|o:p|ol|p|small|span|strike|strong|sub|sup|table|tbody|td|tfoot|th|thead|title|tr|tt|u|ul|wbr)(?=[\s/>])[^<>]{0,1000}>/gi;
 const scriptOrStyleOpen = /<(script|style)\b[^<>]{0,1000}>/gi;
 const scriptClose = /<\/script[ \t]*>/gi;
 const styleClose = /<\/style[ \t]*>/gi;
@@ -183,7 +194,10 @@ function removeComments(text: string): RuleResult {
   }
   return hits === 0 ? unchanged(text) : { text: out + text.slice(cursor), hits };
 }
-const entity = /&(?:nbsp|amp|lt|gt|quot|apos|mdash|ndash|hellip|lsquo|rsquo|ldquo|rdquo|copy|reg|trade|#\d{1,6}|#x[0-9a-f]{1,5});/gi;
+/** Entities that are always encoding leftovers. */
+const entity = /&(?:amp|quot|apos|mdash|ndash|hellip|lsquo|rsquo|ldquo|rdquo|copy|reg|trade|#\d{1,6}|#x[0-9a-f]{1,5});/gi;
+/** Entities that prose about HTML mentions ("I forgot about &nbsp;"); decoded only where markup was found. */
+const markupEntity = /&(?:nbsp|lt|gt);/gi;
 const entities: Record<string, string> = {
   '&nbsp;': ' ', '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'", '&mdash;': '—', '&ndash;': '–',
   '&hellip;': '…', '&lsquo;': '‘', '&rsquo;': '’', '&ldquo;': '“', '&rdquo;': '”', '&copy;': '©', '&reg;': '®', '&trade;': '™',
@@ -203,7 +217,10 @@ function removeMarkup(text: string): RuleResult {
   const comments = removeComments(blocks.text);
   const tags = replaceCounting(comments.text, htmlTag, '');
   const decoded = replaceCounting(tags.text, entity, decodeEntity);
-  return { text: decoded.text, hits: blocks.hits + comments.hits + tags.hits + decoded.hits };
+  const markup = blocks.hits + comments.hits + tags.hits > 0;
+  // Decoding "&lt;" where no markup was found could turn a text about HTML into fake tags.
+  const spaces = markup ? replaceCounting(decoded.text, markupEntity, decodeEntity) : unchanged(decoded.text);
+  return { text: spaces.text, hits: blocks.hits + comments.hits + tags.hits + decoded.hits + spaces.hits };
 }
 
 /**
