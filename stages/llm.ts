@@ -57,6 +57,8 @@ export interface CallModelOptions {
   retryBaseDelayMs?: number;
   /** @default 30000 */
   retryMaxDelayMs?: number;
+  /** A Retry-After longer than this (a daily limit) stops the run rather than stalling it. @default 600000 */
+  maxRetryAfterMs?: number;
   /**
    * Response cache: `true` for `.distill-cache/` in the current folder, a folder, `redis://host:port`, `false` for none, or a store.
    * @default true
@@ -173,6 +175,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
       maxRetries: options.maxRetries,
       baseDelayMs: options.retryBaseDelayMs,
       maxDelayMs: options.retryMaxDelayMs,
+      maxRetryAfterMs: options.maxRetryAfterMs,
       clock: options.clock,
       random: options.random,
     }),

@@ -160,6 +160,17 @@ describe('callModel retries', () => {
     expect(target.requests[1]!.at - target.requests[0]!.at).toBeGreaterThanOrEqual(390);
   });
 
+  it('stops the run instead of stalling when Retry-After is hours away', async () => {
+    const target = await serve({ fault: () => ({ kind: 'status', status: 429, code: 'rate_limit_exceeded', retryAfterMs: 3_600_000 }) });
+    const docs = documents(3);
+    const stage = stageFor(target, { concurrency: 1 });
+    for (const doc of docs) await stage.run(doc, context);
+    expect(target.requests).toHaveLength(1);
+    expect(docs[0]!.messages.at(-1)).toMatchObject({ code: 'E_LLM_RATE_LIMIT' });
+    expect(docs[0]!.messages.at(-1)!.reason).toContain('the API asks to wait 3600 s, more than 600 s');
+    expect(docs[2]!.messages.at(-1)).toMatchObject({ code: 'E_LLM_STOPPED' });
+  });
+
   it('gives up after maxRetries with the last error', async () => {
     const target = await serve({ serverErrorEvery: 1 });
     const doc = documents(1)[0]!;

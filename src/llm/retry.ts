@@ -27,6 +27,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** No backoff is longer than this. @default 30000 */
   maxDelayMs?: number;
+  /** A Retry-After longer than this (a daily limit, say) stops the run instead of stalling it. @default 600000 (10 minutes) */
+  maxRetryAfterMs?: number;
   /** Source of jitter in [0, 1). @default Math.random */
   random?: () => number;
 }
@@ -35,6 +37,7 @@ export class RetryPolicy {
   readonly maxRetries: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
+  readonly maxRetryAfterMs: number;
   readonly #random: () => number;
 
   constructor(options: RetryOptions = {}) {
@@ -44,6 +47,8 @@ export class RetryPolicy {
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) throw invalidOption('maxRetries', 'an integer ≥ 0', options.maxRetries);
     if (!(this.baseDelayMs >= 0)) throw invalidOption('baseDelayMs', 'a number ≥ 0', options.baseDelayMs);
     if (!(this.maxDelayMs >= this.baseDelayMs)) throw invalidOption('maxDelayMs', `a number ≥ baseDelayMs (${this.baseDelayMs})`, options.maxDelayMs);
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 600_000;
+    if (!(this.maxRetryAfterMs >= 0)) throw invalidOption('maxRetryAfterMs', 'a number ≥ 0', options.maxRetryAfterMs);
     this.#random = options.random ?? Math.random;
   }
 

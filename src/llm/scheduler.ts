@@ -8,7 +8,7 @@
 import PQueue from 'p-queue';
 import { invalidOption, type DistillError } from '../errors.js';
 import type { Clock } from './clock.js';
-import { AbortedError, RunStoppedError } from './errors.js';
+import { AbortedError, RateLimitError, RunStoppedError } from './errors.js';
 import { readServerLimits, SlidingWindowLimiter, type LimiterOptions } from './limiter.js';
 import { classifyFailure, RetryPolicy, type RetryOptions } from './retry.js';
 
@@ -117,6 +117,15 @@ export class RequestScheduler {
       if (!('thrown' in outcome)) return { value: outcome.value, attempts };
 
       const failure = classifyFailure(outcome.thrown, this.clock.now());
+      if (failure.retryAfterMs !== undefined && failure.retryAfterMs > this.policy.maxRetryAfterMs) {
+        // Waiting that long (a daily limit) would stall the run; stop and say so instead.
+        const error = new RateLimitError(`the API asks to wait ${Math.round(failure.retryAfterMs / 1000)} s, more than ${Math.round(this.policy.maxRetryAfterMs / 1000)} s: ${failure.error.message}`, {
+          cause: failure.error,
+          fix: 'Rerun later: answers already received are cached and will not be paid for again.',
+        });
+        this.stop(error);
+        throw new SendFailure(error, attempts);
+      }
       if (failure.stopsRun) this.stop(failure.error);
       if (!failure.retryable || retry >= this.policy.maxRetries || signal?.aborted) throw new SendFailure(failure.error, attempts);
       this.#retries += 1;
