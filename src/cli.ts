@@ -6,15 +6,15 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readConfig, type ConfigFile } from './config.js';
 import { DistillDocument } from './document.js';
 import { DistillError, UsageError } from './errors.js';
-import { walkFiles } from './loaders/index.js';
-import { createPipeline, type LocalStageName, type PipelineInput, type PipelineOptions } from './pipeline.js';
+import { walkFiles } from './loaders/walk.js';
+import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
 import { formatLlmLines, formatSummary, percent, formatInt, type LlmTotals } from './report.js';
 import type { DistillRecord } from './record.js';
 import { RunSummary } from './summary.js';
-import { localStageNames } from '../stages/index.js';
+import { localStageNames } from '../stages/names.js';
 
 /**
  * The CLI is a thin shell over the library (after vitest's node/cli): it
@@ -285,6 +285,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
 
   const progress = new ProgressLine(io.stderr);
+  // Loaded here, not at the top: help and usage errors should not wait for the model runtime to load.
+  const { createPipeline } = await import('./pipeline.js');
   const pipeline = createPipeline({
     ...options,
     onStage: (event) => {

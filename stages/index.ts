@@ -1,4 +1,5 @@
 import type { Stage } from '../src/stage.js';
+import type { StageName } from './names.js';
 import { classifySections, type ClassifySectionsOptions } from './classify.js';
 import { extractEntities, type ExtractEntitiesOptions } from './entities.js';
 import { callModel, type CallModelOptions } from './llm.js';
@@ -23,16 +24,7 @@ export interface StageOptionsMap {
   llm: CallModelOptions;
 }
 
-export type StageName = keyof StageOptionsMap;
-
-/** The local stages, the ones `--stages` chooses from; `llm` always runs last. */
-export const localStageNames = ['regex', 'entities', 'classify', 'sections'] as const satisfies readonly StageName[];
-
-export const stageNames = [...localStageNames, 'llm'] as const satisfies readonly StageName[];
-
-export function isStageName(name: string): name is StageName {
-  return (stageNames as readonly string[]).includes(name);
-}
+export { isStageName, localStageNames, stageNames, type StageName } from './names.js';
 
 export function createStage<Name extends StageName>(name: Name, options?: StageOptionsMap[Name]): Stage {
   const factory = stageFactories[name] as (options?: StageOptionsMap[Name]) => Stage;
