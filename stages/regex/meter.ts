@@ -63,11 +63,16 @@ export class TokenMeter {
     const cached = this.#cache.get(segment);
     if (cached !== undefined) return cached;
     const count = this.#tokenizer.count(segment);
+    // Long segments (a blob, a one-line page) rarely repeat; keeping them would let the cache grow with the input.
+    if (segment.length > maxCachedSegment) return count;
     if (this.#cache.size >= this.#maxEntries) this.#cache.clear();
     this.#cache.set(segment, count);
     return count;
   }
 }
+
+/** Memory stays under roughly maxEntries × this many characters. */
+const maxCachedSegment = 2000;
 
 /** Segments shorter than this are merged with the next one: caching tiny pieces costs more than it saves. */
 const minSegment = 64;
