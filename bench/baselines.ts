@@ -25,6 +25,14 @@ export interface LangChainBm25Options {
   chunkSize?: number;
   /** @default 50 */
   chunkOverlap?: number;
+  /**
+   * Case-fold chunks and task (and turn punctuation into spaces) before
+   * ranking. BM25Retriever lower-cases the query but not the chunks, so as
+   * shipped a capitalised word never matches; this variant shows what the
+   * retriever does without that handicap. The kept chunks are the originals.
+   * @default false
+   */
+  caseFold?: boolean;
   tokenizer?: Tokenizer;
 }
 
@@ -33,11 +41,12 @@ export async function langchainRank(text: string, task: string, options: LangCha
   const splitter = new RecursiveCharacterTextSplitter({ chunkSize: options.chunkSize ?? 500, chunkOverlap: options.chunkOverlap ?? 50 });
   const chunks = await splitter.splitText(text);
   if (chunks.length === 0) return [];
+  const fold = options.caseFold ? (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}\s]+/gu, ' ') : (text: string) => text;
   const retriever = BM25Retriever.fromDocuments(
-    chunks.map((chunk, index) => new Document({ pageContent: chunk, metadata: { index } })),
+    chunks.map((chunk, index) => new Document({ pageContent: fold(chunk), metadata: { index } })),
     { k: chunks.length },
   );
-  return (await retriever.invoke(task)).map((chunk) => chunk.pageContent);
+  return (await retriever.invoke(fold(task))).map((chunk) => chunks[chunk.metadata.index as number]!);
 }
 
 /** Ranked chunks kept best first while the joined text (blank line between chunks, as a RAG prompt would) fits `budget`. */
