@@ -167,7 +167,8 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         }
       }
 
-      setSections(doc, kept);
+      // A document that fits as it is stays byte for byte as it is (re-rendering would normalise its blank lines).
+      if (!(cut === 'fits' && duplicates.length === 0)) setSections(doc, kept);
       if (settings.dedupe === 'run') {
         for (const section of kept) {
           if (section.kind === 'heading') continue;

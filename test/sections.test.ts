@@ -192,6 +192,12 @@ describe('selectSections', () => {
     expect(doc.data.selection).toMatchObject({ budget: 100, cut: 'fits', sectionsIn: 1, sectionsKept: 1, sentencesKept: 1, tokensKept: o200k.count(text) });
   });
 
+  it('leaves a fitting document byte for byte, even where sections would re-render differently', async () => {
+    const text = 'ANNUAL REPORT\nRevenue rose by 12% to $4.1 million.\n\n\n\nCosts fell.   ';
+    const doc = await distil(text, 'revenue', o200k.count(text));
+    expect(doc.value).toBe(text);
+  });
+
   it('warns when no sentence fits the budget', async () => {
     const doc = await distil('A single sentence that is far longer than a budget of two tokens.', 'sentence', 2);
     expect(doc.value).toBe('');
