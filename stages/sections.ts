@@ -134,7 +134,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       const exact = budget === undefined || estimatedIn <= budget * 1.25 + 16;
       const tokensIn = exact ? context.tokenizer.count(doc.value) : estimatedIn;
       const dedupedTokens = duplicates.length === 0 ? tokensIn : exact ? context.tokenizer.count(renderSections(withoutDuplicates)) : partsTokens(withoutDuplicates);
-      if (duplicates.length > 0) savings.push({ rule: 'dedupe', hits: duplicates.length, tokensRemoved: tokensIn - dedupedTokens });
+      if (duplicates.length > 0) savings.push({ rule: 'sections:dedupe', hits: duplicates.length, tokensRemoved: tokensIn - dedupedTokens });
       if (duplicates.length > 0 && duplicates.length === bodies) {
         doc.message(`every section repeats an earlier one (first: ${duplicates[0]!.of}); nothing new is left to send`, 'sections:dedupe', {
           fix: 'set `stages.sections.dedupe` to `document` to keep documents independent',
@@ -159,7 +159,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         kept = packed.sections;
         keptUnits = packed.units;
         tokensKept = packed.tokens;
-        savings.push({ rule: cut === 'budget' ? 'budget' : 'relevance', hits: all.length - packed.units.length, tokensRemoved: dedupedTokens - packed.tokens });
+        savings.push({ rule: cut === 'budget' ? 'sections:budget' : 'sections:relevance', hits: all.length - packed.units.length, tokensRemoved: dedupedTokens - packed.tokens });
         if (packed.units.length === 0 && all.length > 0) {
           doc.message(`no sentence fits the budget of ${limit} tokens; the distilled text is empty`, 'sections:budget', {
             fix: 'raise --budget, or split the document',
