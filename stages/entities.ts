@@ -11,7 +11,8 @@ export { EntityExtractionError, EntityWorkerError, InProcessBackend, WorkerPool,
 
 /**
  * The entities stage: people, places, organisations, dates, money,
- * percentages and numbers with units (compromise + compromise-dates), and
+ * percentages and numbers with units ("40 miles", "3,000 soldiers"; a bare
+ * number is not reported) from compromise + compromise-dates, and
  * e-mail addresses, URLs and phone numbers (exact patterns), per section of
  * the text that survived the earlier stages. It never changes `doc.value`.
  *
@@ -144,7 +145,9 @@ export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
         let text = section.text;
         if (text.length > maxChars) {
           truncated++;
-          text = text.slice(0, maxChars);
+          // Cut at a space, so the last word read is a whole word and not a fragment posing as an entity.
+          const space = text.lastIndexOf(' ', maxChars);
+          text = text.slice(0, space > maxChars / 2 ? space : maxChars);
         }
         // Code blocks hold identifiers, not people or sums; only the exact patterns are worth running there.
         inputs.push({ text, tagger: section.kind !== 'code' });
