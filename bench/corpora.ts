@@ -93,9 +93,3 @@ export async function annotatedFixtures(): Promise<Corpus> {
   }
   return { name: 'fixtures-annotated', task: 'Who is involved, and what dates, amounts and figures are given?', budget: 1000, inputs, mustKeep };
 }
-
-/** Whitespace-folded containment, the rule the annotated fixtures define. */
-export function survives(span: string, text: string): boolean {
-  const fold = (value: string) => value.replace(/\s+/g, ' ').trim();
-  return fold(text).includes(fold(span));
-}

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatInt, formatTable } from '../src/report.js';
+import { formatMeasure } from '../src/report.js';
 import { annotatedFixtures, sotu, spamAssassin } from './corpora.js';
 import { formatNq, runNq, type NqResult } from './nq.js';
 import { measureCorpus, type CorpusResult } from './pipeline.js';
@@ -37,33 +37,10 @@ const say = (text: string) => {
   markdown.push(text);
 };
 
-const pct = (value: number) => `${value.toFixed(1)}%`;
-const usd = (value: number) => (Number.isNaN(value) ? 'unknown' : `$${value.toFixed(4)}`);
-
 function printCorpus(result: CorpusResult) {
-  say(`## ${result.corpus}: ${result.documents} documents, ${result.megabytes.toFixed(2)} MB, budget ${result.budget}`);
-  say(`task: "${result.task}"`);
+  say(`## ${result.corpus}`);
   say('');
-  say('```');
-  say(
-    formatTable(
-      ['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'ms', 'MB/s'],
-      result.stages.map((row) => [row.stage, String(row.documents), formatInt(row.tokensIn), formatInt(row.tokensOut), pct(row.removedPercent), pct(row.cumulativePercent), formatInt(row.ms), row.mbPerSecond.toFixed(2)]),
-      new Set([1, 2, 3, 4, 5, 6, 7]),
-    ),
-  );
-  say('');
-  say(
-    formatTable(
-      ['method', 'tokens', 'gpt-4o prompts', 'gpt-4o-mini prompts', ...(result.methods[0]?.retention === undefined ? [] : ['must-keep kept'])],
-      result.methods.map((row) => [row.method, formatInt(row.tokens), usd(row.gpt4oUsd), usd(row.gpt4oMiniUsd), ...(row.retention === undefined ? [] : [pct(100 * row.retention)])]),
-      new Set([1, 2, 3, 4]),
-    ),
-  );
-  say('```');
-  say(
-    `whole local pipeline: ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall, peak RSS ${result.peakRssMb} MB; statuses ${JSON.stringify(result.statuses)}`,
-  );
+  say(`\`\`\`\n${formatMeasure(result)}\n\`\`\``);
   say('');
 }
 

@@ -19,7 +19,8 @@ import { localStageNames } from '../stages/names.js';
 /**
  * The CLI is a thin shell over the library (after vitest's node/cli): it
  * parses flags, builds a pipeline, streams records out and prints the
- * summary. Exit codes: 0 all documents ok or skipped, 1 some failed, 2 usage.
+ * summary. Exit codes: 0 all documents ok or skipped, 1 some failed, 2 usage,
+ * 130 interrupted.
  */
 
 
@@ -37,12 +38,25 @@ Usage:
 
 Commands:
   run      run the pipeline over files, folders or stdin
+  bench    measure what each stage saves on your own folder (sends nothing)
+  batch    status | collect: follow and collect a --batch run (Batch API)
 
 Options:
   -h, --help     show help
   -v, --version  show the version
 
 Run "distill run --help" to start.`;
+
+export const benchHelp = `distill bench <paths...> --task <text> [--budget N] [--stages list] [--concurrency N] [--out results.json]
+
+Runs the local stages over your documents without sending anything, and
+prints what each stage removed (tokens in, tokens out, % removed, cumulative
+%, time, MB/s), what the prompts would cost at gpt-4o and gpt-4o-mini prices
+with and without distillation, and head truncation to the same budget as a
+baseline. --out also writes the figures as JSON.
+
+Example:
+  distill bench ~/mail --task "List every deadline" --budget 500`;
 
 export const runHelp = `distill run <paths...> --task <text> [options]
 
@@ -98,7 +112,8 @@ Environment:
   OPENAI_API_KEY         sends requests when set (unless --dry-run)
   OPENAI_BASE_URL        an OpenAI-compatible endpoint (default: OpenAI)
 
-Exit codes: 0 every document ok or skipped; 1 some failed; 2 bad usage.
+Exit codes: 0 every document ok or skipped; 1 some failed; 2 bad usage;
+130 interrupted by Ctrl-C (finished records are written; rerun to go on).
 
 Examples:
   distill run fixtures/docs --task "Who is involved, and what figures are given?"
@@ -153,6 +168,11 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       return 0;
     }
     if (command === 'run') return await runCommand(rest, io);
+    if (command === 'bench') return await benchCommand(rest, io);
+    if (command === 'batch') {
+      const { batchCommand } = await import('./llm/batch-command.js');
+      return await batchCommand(rest, io);
+    }
     throw new UsageError(`unknown command "${command}"`, { fix: 'run "distill --help" for the commands' });
   } catch (error) {
     return reportFatal(error, io);
@@ -285,10 +305,21 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
 
   const progress = new ProgressLine(io.stderr);
+  // First Ctrl-C: stop taking documents and sending requests, let paid requests on the wire land in the cache,
+  // and still write every finished record and the summary. Second Ctrl-C: leave at once.
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+    progress.clear();
+    io.stderr.write('\ndistill: stopping: finishing the requests in flight (their answers are cached, so a rerun does not pay twice). Ctrl-C again to quit now.\n');
+  };
+  process.on('SIGINT', onSigint);
   // Loaded here, not at the top: help and usage errors should not wait for the model runtime to load.
   const { createPipeline } = await import('./pipeline.js');
   const pipeline = createPipeline({
     ...options,
+    signal: interrupt.signal,
     onStage: (event) => {
       progress.current = `${event.stage} ${event.doc.source}`;
       progress.update();
@@ -314,6 +345,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       else if (!sink.write(`${JSON.stringify(record)}\n`)) await once(sink, 'drain');
     }
   } finally {
+    process.off('SIGINT', onSigint);
     await pipeline.close();
     progress.clear();
     if (values.out) await new Promise<void>((resolve, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
@@ -329,7 +361,47 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
     if (values.out) io.stderr.write(`Records: ${values.out}\n`);
   }
+  if (interrupt.signal.aborted) {
+    io.stderr.write(`Interrupted: ${summary.documents} documents have records; the rest were not read. Rerun the same command to continue: answered documents come from the cache.\n`);
+    return 130;
+  }
   return summary.statuses.error > 0 ? 1 : 0;
+}
+
+async function benchCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    io.stderr.write(`${benchHelp}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no input: give the files or folders to measure', { fix: 'for example: distill bench fixtures/docs --task "…"' });
+  for (const path of positionals) {
+    try {
+      await stat(path);
+    } catch {
+      throw new UsageError(`no such file or folder: ${path}`, { fix: 'check the path; folders are read recursively' });
+    }
+  }
+  const { options } = await resolveRunOptions(values, io.env);
+  const { headTruncate, measure } = await import('./measure.js');
+  const { formatMeasure } = await import('./report.js');
+  const inputs: PipelineInput[] = [];
+  for await (const input of pathInputs(positionals)) inputs.push(input);
+  const budget = options.budget;
+  const result = await measure(inputs, {
+    name: positionals.join(' '),
+    task: options.task,
+    ...(budget === undefined ? {} : { budget, baselines: { [`head truncation to ${budget}`]: (text: string) => headTruncate(text, budget) } }),
+    ...(options.stages ? { stages: options.stages } : {}),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+  });
+  io.stderr.write(`${formatMeasure(result)}\n`);
+  if (values.out) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);
+    io.stderr.write(`Figures: ${values.out}\n`);
+  }
+  return result.statuses.error ? 1 : 0;
 }
 
 function terminalLine(record: DistillRecord): string {

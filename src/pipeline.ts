@@ -50,6 +50,8 @@ export interface PipelineOptions {
   llmOptions?: StageOptionsMap['llm'];
   /** Called after every stage of every document. */
   onStage?: (event: StageEvent) => void;
+  /** Aborting stops reading new documents and sending new requests; requests already on the wire finish and are cached. */
+  signal?: AbortSignal;
 }
 
 export interface Pipeline {
@@ -76,6 +78,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     model,
     tokenizer,
     ...(options.budget === undefined ? {} : { budget: options.budget }),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   const chosen = new Set<StageName>(options.stages ?? localStageNames);
   const names: StageName[] = localStageNames.filter((name) => chosen.has(name));

@@ -132,3 +132,33 @@ export function formatLlmLines(totals: LlmTotals): string[] {
   if (totals.stopped) lines.push(`STOPPED SENDING: ${totals.stopped.reason} [${totals.stopped.code}]${totals.stopped.fix ? `\n  fix: ${totals.stopped.fix}` : ''}`);
   return lines;
 }
+
+/** The per-stage and per-method tables of one measured corpus (`npm run bench`, `distill bench`). */
+export function formatMeasure(result: import('./measure.js').MeasureResult): string {
+  const pct = (value: number) => `${value.toFixed(1)}%`;
+  const lines: string[] = [];
+  lines.push(`${result.corpus}: ${result.documents} documents, ${result.megabytes.toFixed(2)} MB, budget ${result.budget ?? 'none'}`);
+  lines.push(`task: "${result.task}"`);
+  lines.push('');
+  lines.push(
+    formatTable(
+      ['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'ms', 'MB/s'],
+      result.stages.map((row) => [row.stage, String(row.documents), formatInt(row.tokensIn), formatInt(row.tokensOut), pct(row.removedPercent), pct(row.cumulativePercent), formatInt(row.ms), row.mbPerSecond.toFixed(2)]),
+      new Set([1, 2, 3, 4, 5, 6, 7]),
+    ),
+  );
+  lines.push('');
+  const withRetention = result.methods.some((row) => row.retention !== undefined);
+  lines.push(
+    formatTable(
+      ['method', 'tokens', 'gpt-4o prompts', 'gpt-4o-mini prompts', ...(withRetention ? ['must-keep kept'] : [])],
+      result.methods.map((row) => [row.method, formatInt(row.tokens), formatUsd(row.gpt4oUsd), formatUsd(row.gpt4oMiniUsd), ...(withRetention ? [row.retention === undefined ? '-' : pct(100 * row.retention)] : [])]),
+      new Set([1, 2, 3, 4]),
+    ),
+  );
+  lines.push('');
+  lines.push(
+    `whole local pipeline: ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall (stage ms are summed over documents in flight), peak RSS ${result.peakRssMb} MB; ${result.statuses.ok ?? 0} ok, ${result.statuses.skipped ?? 0} skipped, ${result.statuses.error ?? 0} error`,
+  );
+  return lines.join('\n');
+}

@@ -90,6 +90,8 @@ export async function* runDocuments<Item>(
   const start = async (item: Item) => runStages(await load(item), options);
 
   for await (const item of inputs) {
+    // After an abort, finish what is in flight but take nothing new.
+    if (options.context.signal?.aborted) break;
     const running = start(item);
     // Rejections surface when this promise is awaited in order; until then, do not report them as unhandled.
     running.catch(() => {});

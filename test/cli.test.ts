@@ -87,6 +87,34 @@ describe('cli', () => {
     expect(JSON.stringify(server.requests.map((request) => request.body))).not.toContain('Received: from');
   }, 120_000);
 
+  it('stops cleanly on Ctrl-C: finished records written, and a rerun pays for none of them again', async () => {
+    const slow = await startOpenAIServer({ delayMs: 400 });
+    try {
+      const out = join(scratch, 'interrupted.jsonl');
+      const cache = join(scratch, 'cache-interrupt');
+      const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: slow.url };
+      const args = ['run', docs, '--task', task, '--budget', '300', '--stages', 'regex,sections', '--concurrency', '1', '--cache', cache];
+      const child = spawn(process.execPath, [bin, ...args, '--out', out], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+      while (slow.answered().length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toMatch(/stopping: finishing the requests in flight/);
+      const finished = parseRecords(await readFile(out, 'utf8')).filter((record) => record.response);
+      expect(finished.length).toBeGreaterThanOrEqual(2);
+      expect(finished.length).toBeLessThan(await countFiles(docs));
+      const sentBefore = slow.requests.length;
+      const rerun = await cli([...args, '--out', join(scratch, 'rerun.jsonl')], env);
+      expect(rerun.code).toBe(0);
+      const fresh = slow.requests.slice(sentBefore).map((request) => request.body.messages[1]!.content);
+      for (const record of finished) expect(fresh.some((content) => content.includes(`<document source=${JSON.stringify(record.source)}>`))).toBe(false);
+    } finally {
+      await slow.close();
+    }
+  }, 120_000);
+
   it('runs dry without an API key: nothing sent, the request and its cost shown, and it says so', async () => {
     const before = server.requests.length;
     const result = await cli(['run', docs, '--task', task, '--budget', '300'], { OPENAI_BASE_URL: server.url });

@@ -1,0 +1,167 @@
+import { createPipeline, type LocalStageName, type PipelineInput } from './pipeline.js';
+import { costOf } from './pricing.js';
+import { buildMessages, countPromptTokens } from './prompt.js';
+import { RunSummary } from './summary.js';
+import { o200k, type Tokenizer } from './tokens.js';
+
+/**
+ * Measure a corpus through the local stages (the LLM stage dry): tokens in
+ * and out of every stage, time, throughput, memory, the prompt cost of the
+ * original against the distilled text, and any baselines on the very same
+ * documents and budget. `npm run bench` and `distill bench` both use it.
+ */
+
+export interface StageRow {
+  stage: string;
+  documents: number;
+  tokensIn: number;
+  tokensOut: number;
+  removedPercent: number;
+  cumulativePercent: number;
+  ms: number;
+  mbPerSecond: number;
+}
+
+export interface MethodRow {
+  method: string;
+  tokens: number;
+  gpt4oUsd: number | null;
+  gpt4oMiniUsd: number | null;
+  /** Share of must-keep strings kept, where the corpus has gold. */
+  retention?: number;
+}
+
+export interface MeasureResult {
+  corpus: string;
+  task: string;
+  budget: number | undefined;
+  documents: number;
+  statuses: Record<string, number>;
+  megabytes: number;
+  wallMs: number;
+  mbPerSecond: number;
+  documentsPerSecond: number;
+  peakRssMb: number;
+  stages: StageRow[];
+  methods: MethodRow[];
+}
+
+/** A baseline distils a loaded text to the budget some other way. */
+export type Baseline = (text: string, task: string, budget: number) => string | Promise<string>;
+
+export interface MeasureOptions {
+  name: string;
+  task: string;
+  budget?: number;
+  stages?: readonly LocalStageName[];
+  concurrency?: number;
+  /** Other methods to compare at the same budget, by name. */
+  baselines?: Record<string, Baseline>;
+  /** Strings that must survive, per input id. */
+  mustKeep?: ReadonlyMap<string, readonly string[]>;
+  tokenizer?: Tokenizer;
+}
+
+/** The first `budget` tokens of `text`; a character cut in half is dropped, so the result re-counts within budget. */
+export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k): string {
+  const tokens = tokenizer.encode(text);
+  if (tokens.length <= budget) return text;
+  for (let length = budget; length > 0; length--) {
+    const head = tokenizer.decode(tokens.slice(0, length)).replace(/\uFFFD+$/, '');
+    if (tokenizer.count(head) <= budget) return head;
+  }
+  return '';
+}
+
+/** Whitespace-folded containment: the rule the annotated fixtures define for a span that survives. */
+export function survives(span: string, text: string): boolean {
+  const fold = (value: string) => value.replace(/\s+/g, ' ').trim();
+  return fold(text).includes(fold(span));
+}
+
+export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<PipelineInput>, options: MeasureOptions): Promise<MeasureResult> {
+  const tokenizer = options.tokenizer ?? o200k;
+  const chars = new Map<string, number>();
+  const pipeline = createPipeline({
+    task: options.task,
+    dryRun: true,
+    tokenizer,
+    ...(options.budget === undefined ? {} : { budget: options.budget }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.stages ? { stages: options.stages } : {}),
+    onStage: (event) => chars.set(event.stage, (chars.get(event.stage) ?? 0) + event.charsIn),
+  });
+  const summary = new RunSummary();
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const methods = ['no distillation', ...Object.keys(options.baselines ?? {}), `distill${options.budget ? ` to ${options.budget}` : ''}`];
+  const tokens = new Map(methods.map((method) => [method, 0]));
+  const promptTokens = new Map(methods.map((method) => [method, 0]));
+  const kept = new Map(methods.map((method) => [method, 0]));
+  let spans = 0;
+  const started = performance.now();
+  let wallMs = 0;
+  const outputs: { id: string; source: string; distilled: string }[] = [];
+  try {
+    for await (const record of pipeline.run(inputs)) {
+      summary.add(record);
+      if (record.status === 'ok') outputs.push({ id: record.id, source: record.source, distilled: record.distilled });
+    }
+    wallMs = performance.now() - started;
+  } finally {
+    clearInterval(sampler);
+    await pipeline.close();
+  }
+
+  // Baselines run after the timed run, on the same loaded text, so they do not distort its figures.
+  const byId = new Map(outputs.map((output) => [output.id, output]));
+  for await (const input of inputs) {
+    const doc = await pipeline.load(input);
+    const output = byId.get(doc.id);
+    if (doc.status !== 'ok' || !output) continue;
+    const texts = new Map<string, string>([['no distillation', doc.original]]);
+    for (const [name, baseline] of Object.entries(options.baselines ?? {})) texts.set(name, await baseline(doc.original, options.task, options.budget ?? Number.MAX_SAFE_INTEGER));
+    texts.set(methods.at(-1)!, output.distilled);
+    const gold = options.mustKeep?.get(doc.id) ?? [];
+    spans += gold.length;
+    for (const [method, text] of texts) {
+      tokens.set(method, tokens.get(method)! + tokenizer.count(text));
+      promptTokens.set(method, promptTokens.get(method)! + countPromptTokens(buildMessages(options.task, text, output.source), tokenizer));
+      kept.set(method, kept.get(method)! + gold.filter((span) => survives(span, text)).length);
+    }
+  }
+
+  const stageList = [...summary.stages.values()].filter((stage) => stage.stage !== 'llm');
+  // Throughput is over the text as loaded: what entered the first stage.
+  const megabytes = (chars.get(stageList[0]?.stage ?? '') ?? 0) / 1e6;
+  const base = stageList[0]?.tokensIn ?? 0;
+  return {
+    corpus: options.name,
+    task: options.task,
+    budget: options.budget,
+    documents: summary.documents,
+    statuses: { ...summary.statuses },
+    megabytes,
+    wallMs: Math.round(wallMs),
+    mbPerSecond: wallMs > 0 ? megabytes / (wallMs / 1000) : 0,
+    documentsPerSecond: wallMs > 0 ? summary.documents / (wallMs / 1000) : 0,
+    peakRssMb: Math.round(peakRss / 1e6),
+    stages: stageList.map((stage) => ({
+      stage: stage.stage,
+      documents: stage.documents,
+      tokensIn: stage.tokensIn,
+      tokensOut: stage.tokensOut,
+      removedPercent: stage.tokensIn > 0 ? (100 * (stage.tokensIn - stage.tokensOut)) / stage.tokensIn : 0,
+      cumulativePercent: base > 0 ? (100 * (base - stage.tokensOut)) / base : 0,
+      ms: Math.round(stage.ms),
+      mbPerSecond: stage.ms > 0 ? (chars.get(stage.stage) ?? 0) / 1e6 / (stage.ms / 1000) : 0,
+    })),
+    methods: methods.map((method) => ({
+      method,
+      tokens: tokens.get(method)!,
+      gpt4oUsd: costOf('gpt-4o', { promptTokens: promptTokens.get(method)! }),
+      gpt4oMiniUsd: costOf('gpt-4o-mini', { promptTokens: promptTokens.get(method)! }),
+      ...(spans > 0 ? { retention: kept.get(method)! / spans } : {}),
+    })),
+  };
+}
