@@ -2,9 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DistillDocument, type DocumentFormat } from '../document.js';
 import { DistillError, LoadError } from '../errors.js';
-import { emailToText } from './email.js';
 import { htmlToText } from './html.js';
-import { pdfToText } from './pdf.js';
 import { formatsByExtension, looksBinary, sniffFormat, supportedExtensions } from './sniff.js';
 
 export { walkFiles, type WalkOptions } from './walk.js';
@@ -76,6 +74,8 @@ async function loadBytes(input: { id: string; source: string; bytes: Uint8Array;
   const metadata: Record<string, unknown> = { ...input.metadata, bytes: bytes.length };
   try {
     if (format === 'pdf') {
+      // PDF and MIME parsers load on first use: a run over text files never pays for them.
+      const { pdfToText } = await import('./pdf.js');
       const { text, pages } = await pdfToText(bytes);
       return new DistillDocument({ id, source, format, text, metadata: { ...metadata, pages } });
     }
@@ -86,6 +86,7 @@ async function loadBytes(input: { id: string; source: string; bytes: Uint8Array;
       });
     }
     if (format === 'email') {
+      const { emailToText } = await import('./email.js');
       const { text, subject, attachments } = await emailToText(bytes);
       return new DistillDocument({ id, source, format, text, metadata: { ...metadata, subject, attachments } });
     }
