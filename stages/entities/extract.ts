@@ -101,6 +101,7 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
     if (!span || span.end <= span.start || overlapsAny(span, exact)) return;
     const value = text.slice(span.start, span.end);
     if (!/[\p{L}\p{N}]/u.test(value)) return;
+    if (nameTypes.has(type) && !looksLikeName(type, value)) return;
     found.push(normalized === undefined ? { type, text: value, start: span.start, end: span.end } : { type, text: value, normalized, start: span.start, end: span.end });
   };
 
@@ -281,6 +282,19 @@ function unitAfter(sentence: Term[], end: number): number | undefined {
   return undefined;
 }
 
+const nameTypes: ReadonlySet<EntityType> = new Set(['person', 'place', 'organization']);
+
+/**
+ * compromise guesses names from context and sometimes tags a lower-case word
+ * ("uri") or a shouted acronym ("PAM", "IST") as a person or place; a name
+ * has a capital, and a one-word all-capitals person is an acronym.
+ */
+function looksLikeName(type: EntityType, value: string): boolean {
+  if (!/\p{Lu}/u.test(value)) return false;
+  if (type === 'person' && /^[\p{Lu}\d.&-]+$/u.test(value)) return false;
+  return true;
+}
+
 function isTagged(term: Term, tags: ReadonlySet<string>): boolean {
   for (const tag of term.tags) if (tags.has(tag)) return true;
   return false;
@@ -307,6 +321,8 @@ function trimSpan(text: string, span: Span): Span | undefined {
     const last = text[end - 1] ?? '';
     if (/["“‘'(\[]/.test(first) && !(first === '(' && text.slice(start, end).includes(')') && last === ')' && end - start > 3 && !/^\(\d+\)$/.test(text.slice(start, end)))) start++;
     else if (/[,;:!?"”’'\]]/.test(last) || (last === ')' && !text.slice(start, end - 1).includes('('))) end--;
+    else if (/\([^)]*$/.test(text.slice(start, end))) end = start + text.slice(start, end).lastIndexOf('(');
+    else if (/\s/.test(last)) end--;
     else break;
     if (end <= start) return undefined;
   }
