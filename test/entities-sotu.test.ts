@@ -26,7 +26,9 @@ describe('entities on SOTU speeches', () => {
     for (const doc of documents) {
       expect(doc.status, doc.messages.map((message) => message.reason).join('; ')).toBe('ok');
       const types = new Set(doc.data.entities?.map((entity) => entity.type));
-      for (const type of ['person', 'place', 'date', 'number'] as const) expect(types, `${doc.id} has ${type}`).toContain(type);
+      // Cleveland's 1887 message (on the tariff) names nobody; the other two do.
+      const expected = doc.id.startsWith('1887') ? (['place', 'date', 'number'] as const) : (['person', 'place', 'date', 'number'] as const);
+      for (const type of expected) expect(types, `${doc.id} has ${type}`).toContain(type);
       for (const type of types) expect(entityTypes).toContain(type);
     }
     // Cleveland's and Truman's speeches are budget messages.
