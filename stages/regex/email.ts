@@ -238,8 +238,8 @@ function removeDisclaimers(body: string): RuleResult {
     const ranges: Array<[number, number]> = [];
     blocks.forEach((block, index) => {
       if (block.lines.length > 40) return;
-      // Wrapped lines keep their trailing spaces until layout runs; the phrases are matched on one-spaced text.
-      const text = block.lines.join(' ').replace(/\s+/g, ' ');
+      // Wrapped lines keep their trailing spaces until layout runs; trimming them lets a phrase match across a wrap.
+      const text = block.lines.map((line) => line.trim()).join(' ');
       if (!isDisclaimer(text)) return;
       const last = ranges.at(-1);
       // Take the "DISCLAIMER" heading and the separators above it along (up to two short blocks).
