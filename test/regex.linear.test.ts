@@ -81,7 +81,7 @@ function repetitionsFor(run: () => void): number {
  * in alternation, round after round, and each keeps its minimum, so a burst
  * of load or a garbage collection in one round cannot decide the result.
  */
-function timeRatio(small: () => void, large: () => void, rounds = 7): number {
+function timeRatio(small: () => void, large: () => void, rounds = 5): number {
   const smallRepetitions = repetitionsFor(small);
   const largeRepetitions = repetitionsFor(large);
   let bestSmall = Number.POSITIVE_INFINITY;
