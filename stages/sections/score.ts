@@ -26,9 +26,11 @@ export interface ScoreWeights {
   phrase: number;
   /** How many times heading terms count inside their section's text. @default 2 */
   headingTerms: number;
+  /** Extra share of the section's score for its first sentence, which names what the section is about. @default 0.5 */
+  lead: number;
 }
 
-export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2 };
+export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2, lead: 0.5 };
 
 /** Labels a classifier gives to text nobody asks about; their sections are down-weighted by the label's score. */
 const noiseLabel = /noise|legal|disclaim|navigation|nav|menu|footer|header|signature|quoted|quote|reference|bibliograph|boilerplate|advert|\bads?\b|cookie|spam|unsubscribe|toc|table.of.contents/i;
@@ -111,6 +113,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
       const after = units[unit.position + 1];
       const neighbour = Math.max(before ? sentence.get(before)! : 0, after ? sentence.get(after)! : 0);
       let score = ownScore + weights.context * context + weights.neighbour * neighbour + weights.heading * heading;
+      if (unit.position === 0) score += weights.lead * context;
       if (score > 0) lexical = true;
       const types = entityTypes.get(unit);
       if (types && [...types].some((type) => wanted.has(type))) score *= 1 + weights.entity;
