@@ -214,7 +214,7 @@ function memoCounter(): (tokenizer: Tokenizer) => Tokenizer {
         let count = counts.get(text);
         if (count === undefined) {
           count = tokenizer.count(text);
-          if (counts.size >= 100_000) counts.clear();
+          if (counts.size >= 50_000) counts.clear();
           counts.set(text, count);
         }
         return count;
