@@ -40,6 +40,7 @@ Commands:
   run      run the pipeline over files, folders or stdin
   bench    measure what each stage saves on your own folder (sends nothing)
   batch    status | collect: follow and collect a --batch run (Batch API)
+  rules    list the regex rules by name and family, to use with --disable-rule
 
 Options:
   -h, --help     show help
@@ -169,6 +170,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     }
     if (command === 'run') return await runCommand(rest, io);
     if (command === 'bench') return await benchCommand(rest, io);
+    if (command === 'rules') {
+      const { ruleCatalogue } = await import('../stages/regex/catalogue.js');
+      const { formatTable } = await import('./report.js');
+      io.stdout.write(`${formatTable(['rule', 'family', 'what it removes'], ruleCatalogue.map((rule) => [rule.name, rule.family, rule.description]))}\n`);
+      io.stderr.write('\nTurn a rule or a whole family off with --disable-rule regex:<name> or --disable-rule <family>; run only some with --rules.\n');
+      return 0;
+    }
     if (command === 'batch') {
       const { batchCommand } = await import('./llm/batch-command.js');
       return await batchCommand(rest, io);

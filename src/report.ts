@@ -53,6 +53,18 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
     const rules = [...stage.rules.entries()].sort((a, b) => b[1].tokensRemoved - a[1].tokensRemoved).slice(0, options.topRules ?? 8);
     for (const [rule, totals] of rules) ruleRows.push([rule, formatInt(totals.hits), formatInt(totals.tokensRemoved), percent(totals.tokensRemoved, stage.tokensIn)]);
   }
+  for (const stage of summary.stages.values()) {
+    // Families are the first word of a rule's name (`regex:email-signature` → email): one line shows which kind of boilerplate paid.
+    const families = new Map<string, number>();
+    for (const [rule, totals] of stage.rules) {
+      const match = /^[\w-]+:([a-z]+)-/.exec(rule);
+      if (match) families.set(match[1]!, (families.get(match[1]!) ?? 0) + totals.tokensRemoved);
+    }
+    if (families.size > 1) {
+      const parts = [...families.entries()].sort((a, b) => b[1] - a[1]).map(([family, tokens]) => `${family} ${formatInt(tokens)} (${percent(tokens, stage.tokensIn)})`);
+      out.push('', `${stage.stage} by family: ${parts.join(', ')}`);
+    }
+  }
   if (ruleRows.length > 0) {
     out.push('', 'What paid (tokens removed by rule; turn one off with --disable-rule <name>):');
     out.push(formatTable(['rule', 'hits', 'tokens', 'of stage input'], ruleRows, new Set([1, 2, 3])));

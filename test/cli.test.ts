@@ -183,6 +183,9 @@ describe('cli', () => {
     expect(help.code).toBe(0);
     expect(help.stderr).toMatch(/--budget <tokens>/);
     expect(help.stderr).toMatch(/Examples:/);
+    const rules = await cli(['rules']);
+    expect(rules.code).toBe(0);
+    expect(rules.stdout).toMatch(/^regex:email-signature\s+email\s+\S/m);
     const version = await cli(['--version']);
     const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(version.stdout.trim()).toBe(pkg.version);
