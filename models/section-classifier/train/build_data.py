@@ -78,7 +78,10 @@ def nq():
 
 LIST_FOOTER = re.compile(r'mailing list|listinfo|unsubscribe|list-?admin|sponsored by|yahoo! groups|'
                          r'your use of yahoo|sourceforge|sf\.net|to be removed|opt[- ]?out|remove (me|you)|'
-                         r'no longer wish|mailto:.*remove', re.I)
+                         r'no longer wish|mailto:.*remove|do you yahoo|msn hotmail|msn explorer|'
+                         r'largest e-?mail service|get your free', re.I)
+SIGNATURE_RULE = ('-- ', '--', '- --', '- -- ')
+HEADER_LINE = re.compile(r'^(From|To|Cc|Date|Subject|Sent|Reply-To|Organization|X-[\w-]+):\s', re.I)
 DISCLAIMER = re.compile(r'confidential|intended (only |solely )?for the (use|addressee)|privileged|disclaimer|'
                         r'received this (e-?mail|message|communication) in error|legally binding|'
                         r'views expressed|not necessarily reflect|all rights reserved', re.I)
@@ -155,18 +158,21 @@ def label_email_lines(lines):
             break
     signature_at = footer_at
     for i, line in enumerate(lines[:footer_at]):
-        # "-- " is the signature delimiter; a bare "--" only counts near the end, as newsletters use it as a rule.
-        if line == '-- ' or (line == '--' and footer_at - i <= 12):
+        # "-- " is the signature delimiter ("- -- " once PGP-escaped); a bare "--" only counts near the end,
+        # as newsletters also use it as a rule.
+        if line in SIGNATURE_RULE and (line == '-- ' or footer_at - i <= 15):
             signature_at = i
+            break
+    armour = [i for i, line in enumerate(lines) if line.startswith('-----BEGIN PGP SIGNATURE')]
     quoting = False
     for i, line in enumerate(lines):
         if re.fullmatch(r'\[attachment: [^\]]*\]\s*', line):
             labels[i] = 'metadata'
         elif i >= footer_at:
             labels[i] = 'footer'
-        elif i >= signature_at:
+        elif i >= signature_at or (armour and i >= armour[0]):
             labels[i] = 'signature'
-        elif re.match(r'^\s*(>|\|)', line):
+        elif re.match(r'^\s*([A-Za-z]{0,4}>|\|)', line):
             labels[i] = 'quoted'
         elif ATTRIBUTION.search(line):
             labels[i] = 'quoted'
@@ -201,6 +207,16 @@ def email_texts():
             yield f'email:{group}/{os.path.basename(path)}', group, header, body
 
 
+def looks_like_code(lines):
+    codey = sum(1 for l in lines if re.search(r'[;{}]\s*$|^\s*(\+\+\+|---|@@|[-+]\s*\S.*[;{}()]\s*$)|^\s*(def|class|import|return|if|for|while|function|var|let|const|#include|#define)\b.*[:;{(]', l))
+    return len(lines) >= 2 and codey / len(lines) >= 0.5
+
+
+def prose_like(block):
+    symbols = sum(1 for c in block if c in '(){}[]=;<>_\'"*/\\')
+    return symbols / max(1, len(block)) < 0.03
+
+
 def emails():
     for doc, group, header, body in email_texts():
         if header:
@@ -222,6 +238,10 @@ def emails():
             if top == 'narrative':
                 if re.fullmatch(r'(\[attachment: [^\]]*\]\s*)+', text):
                     top = 'metadata'
+                elif len(block) >= 2 and sum(1 for l in block if HEADER_LINE.match(l)) >= len(block) - 1:
+                    top = 'metadata'  # a forwarded message's header lines
+                elif looks_like_code(block):
+                    top = 'code'  # patches and scripts pasted into mail
                 elif DISCLAIMER.search(text) and len(text) < 1200:
                     top = 'legal'
                 elif LIST_FOOTER.search(text) and len(text) < 600 and group.startswith('spam'):
@@ -243,6 +263,10 @@ def emails():
 # ------------------------------------------------------------------ licences
 
 
+LEGAL_TERMS = re.compile(r'copyright|licen[cs]|warrant|liabilit|permission|redistribut|rights|terms|public domain|'
+                         r'notice|provided .as is', re.I)
+
+
 def licences():
     paths = sorted(glob.glob('/usr/share/common-licenses/*'))
     paths = [p for p in paths if os.path.isfile(p) and not os.path.islink(p)]
@@ -253,6 +277,9 @@ def licences():
         except OSError:
             continue
         for block in split_blocks(text)[:60]:
+            # Debian copyright files also hold author lists, packaging notes and ASCII rules: not legal text.
+            if path.startswith('/usr/share/doc/') and not (LEGAL_TERMS.search(block) and len(block) > 40):
+                continue
             emit('legal:' + path, 'licence', 'legal', block)
 
 
@@ -546,6 +573,9 @@ def code_files():
             lines = block.split('\n')
             # Comment-only blocks are often licence headers or prose: not code.
             if all(re.match(r'^\s*(#|//|/?\*|"""|\'\'\')', l) for l in lines) or len(block) < 40:
+                continue
+            # Docstring prose and licence headers sit in source files too; they are not code.
+            if prose_like(block) or LEGAL_TERMS.search(block) and re.search(r'copyright|licen[cs]', block, re.I):
                 continue
             emit('code:' + path, 'code', 'code', block)
             taken += 1

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultModelPath, loadClassifier } from '../../../stages/classify-model.js';
 
-const { values } = parseArgs({ options: { limit: { type: 'string' }, model: { type: 'string' } } });
+const { values } = parseArgs({ options: { limit: { type: 'string' }, model: { type: 'string' }, errors: { type: 'string' } } });
 const noise = new Set(['legal', 'navigation', 'signature', 'quoted', 'footer', 'references']);
 const data = new URL('./data/', import.meta.url).pathname;
 
@@ -112,3 +112,13 @@ for (const entry of perLabel) {
 }
 console.log('\nby source:', JSON.stringify(result.bySource));
 console.log('errors (gold → predicted):', JSON.stringify(confusion));
+if (values.errors) {
+  // A few misread sections per confusion, to read by eye.
+  const shown = new Map<string, number>();
+  rows.forEach((row, index) => {
+    const key = `${row.label} → ${predicted[index]}`;
+    if (row.label === predicted[index] || (shown.get(key) ?? 0) >= Number(values.errors)) return;
+    shown.set(key, (shown.get(key) ?? 0) + 1);
+    console.log(`${key} [${row.source}] ${JSON.stringify(row.text.slice(0, 200))}`);
+  });
+}

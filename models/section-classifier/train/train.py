@@ -181,12 +181,12 @@ def export(model):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('--epochs', type=int, default=4)
+    parser.add_argument('--epochs', type=int, default=6)
     parser.add_argument('--hidden', type=int, default=128)
     parser.add_argument('--layers', type=int, default=2)
     parser.add_argument('--heads', type=int, default=2)
     parser.add_argument('--batch', type=int, default=32)
-    parser.add_argument('--lr', type=float, default=2e-3)
+    parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--quick', action='store_true', help='a few hundred steps, to check the plumbing')
     args = parser.parse_args()
 
