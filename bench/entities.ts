@@ -6,7 +6,12 @@
  * after the same untimed warm-up per thread, so neither figure carries
  * compromise's load or JIT warm-up. CPU seconds are reported next to wall
  * time: on a machine shared with other work, the ratio of wall-clock
- * throughputs is capped by the CPU share the process gets. Rounds alternate single and pooled runs
+ * throughputs is capped by the CPU share the process gets (Linux gives each
+ * session an equal share, so a busy neighbour holds a 2-thread pool to one
+ * core). `--quick` understates the pool: each worker's V8 isolate keeps
+ * optimising compromise long after the warm-up, work the main thread did
+ * once; over the whole corpus that cost is amortised (measured: quick
+ * 1.3-1.4x, full corpus 1.78x, same machine and priority). Rounds alternate single and pooled runs
  * and the best of each is kept, because other processes on a shared
  * machine slow whichever run they overlap. It never asserts times.
  */
