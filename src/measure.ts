@@ -82,6 +82,9 @@ export function survives(span: string, text: string): boolean {
 export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<PipelineInput>, options: MeasureOptions): Promise<MeasureResult> {
   const tokenizer = options.tokenizer ?? o200k;
   const chars = new Map<string, number>();
+  // When each stage was busy with at least one document: with several documents in flight, summed per-document
+  // times overstate a stage's cost, while the union of its busy intervals is the wall time it really held.
+  const busy = new Map<string, [number, number][]>();
   const pipeline = createPipeline({
     task: options.task,
     dryRun: true,
@@ -89,7 +92,13 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
     ...(options.budget === undefined ? {} : { budget: options.budget }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.stages ? { stages: options.stages } : {}),
-    onStage: (event) => chars.set(event.stage, (chars.get(event.stage) ?? 0) + event.charsIn),
+    onStage: (event) => {
+      chars.set(event.stage, (chars.get(event.stage) ?? 0) + event.charsIn);
+      const end = performance.now();
+      const list = busy.get(event.stage) ?? [];
+      list.push([end - event.ms, end]);
+      busy.set(event.stage, list);
+    },
   });
   const summary = new RunSummary();
   let peakRss = process.memoryUsage().rss;
@@ -143,7 +152,7 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
     statuses: { ...summary.statuses },
     megabytes,
     wallMs: Math.round(wallMs),
-    mbPerSecond: wallMs > 0 ? megabytes / (wallMs / 1000) : 0,
+    mbPerSecond: throughput(megabytes * 1e6, wallMs),
     documentsPerSecond: wallMs > 0 ? summary.documents / (wallMs / 1000) : 0,
     peakRssMb: Math.round(peakRss / 1e6),
     stages: stageList.map((stage) => ({
@@ -153,8 +162,8 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
       tokensOut: stage.tokensOut,
       removedPercent: stage.tokensIn > 0 ? (100 * (stage.tokensIn - stage.tokensOut)) / stage.tokensIn : 0,
       cumulativePercent: base > 0 ? (100 * (base - stage.tokensOut)) / base : 0,
-      ms: Math.round(stage.ms),
-      mbPerSecond: stage.ms > 0 ? (chars.get(stage.stage) ?? 0) / 1e6 / (stage.ms / 1000) : 0,
+      ms: Math.round(busyMs(busy.get(stage.stage) ?? [])),
+      mbPerSecond: throughput(chars.get(stage.stage) ?? 0, busyMs(busy.get(stage.stage) ?? [])),
     })),
     methods: methods.map((method) => ({
       method,
@@ -164,4 +173,24 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
       ...(spans > 0 ? { retention: kept.get(method)! / spans } : {}),
     })),
   };
+}
+
+function throughput(chars: number, ms: number): number {
+  return ms > 0 ? chars / 1e6 / (ms / 1000) : 0;
+}
+
+/** The length of the union of time intervals. */
+export function busyMs(intervals: readonly [number, number][]): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let current: [number, number] | undefined;
+  for (const [from, to] of sorted) {
+    if (!current || from > current[1]) {
+      if (current) total += current[1] - current[0];
+      current = [from, to];
+    } else {
+      current[1] = Math.max(current[1], to);
+    }
+  }
+  return current ? total + current[1] - current[0] : total;
 }

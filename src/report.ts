@@ -154,7 +154,7 @@ export function formatMeasure(result: import('./measure.js').MeasureResult): str
   lines.push('');
   lines.push(
     formatTable(
-      ['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'ms', 'MB/s'],
+      ['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'busy ms', 'MB/s'],
       result.stages.map((row) => [row.stage, String(row.documents), formatInt(row.tokensIn), formatInt(row.tokensOut), pct(row.removedPercent), pct(row.cumulativePercent), formatInt(row.ms), row.mbPerSecond.toFixed(2)]),
       new Set([1, 2, 3, 4, 5, 6, 7]),
     ),
@@ -170,7 +170,7 @@ export function formatMeasure(result: import('./measure.js').MeasureResult): str
   );
   lines.push('');
   lines.push(
-    `whole local pipeline: ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall (stage ms are summed over documents in flight), peak RSS ${result.peakRssMb} MB; ${result.statuses.ok ?? 0} ok, ${result.statuses.skipped ?? 0} skipped, ${result.statuses.error ?? 0} error`,
+    `whole local pipeline: ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall (a stage's ms is the wall time it was busy with at least one document), peak RSS ${result.peakRssMb} MB; ${result.statuses.ok ?? 0} ok, ${result.statuses.skipped ?? 0} skipped, ${result.statuses.error ?? 0} error`,
   );
   return lines.join('\n');
 }
