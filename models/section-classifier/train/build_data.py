@@ -79,7 +79,8 @@ def nq():
 LIST_FOOTER = re.compile(r'mailing list|listinfo|unsubscribe|list-?admin|sponsored by|yahoo! groups|'
                          r'your use of yahoo|sourceforge|sf\.net|to be removed|opt[- ]?out|remove (me|you)|'
                          r'no longer wish|mailto:.*remove|do you yahoo|msn hotmail|msn explorer|'
-                         r'largest e-?mail service|get your free', re.I)
+                         r'largest e-?mail service|get your free|hotmail|msn\.com|yahoo! (mail|groups)|'
+                         r'you are receiving this (mail|email|message)', re.I)
 SIGNATURE_RULE = ('-- ', '--', '- --', '- -- ')
 HEADER_LINE = re.compile(r'^(From|To|Cc|Date|Subject|Sent|Reply-To|Organization|X-[\w-]+):\s', re.I)
 DISCLAIMER = re.compile(r'confidential|intended (only |solely )?for the (use|addressee)|privileged|disclaimer|'
@@ -208,7 +209,7 @@ def email_texts():
 
 
 def looks_like_code(lines):
-    codey = sum(1 for l in lines if re.search(r'[;{}]\s*$|^\s*(\+\+\+|---|@@|[-+]\s*\S.*[;{}()]\s*$)|^\s*(def|class|import|return|if|for|while|function|var|let|const|#include|#define)\b.*[:;{(]', l))
+    codey = sum(1 for l in lines if re.search(r'[;{}]\s*$|^(\+\+\+ \S|--- \S|@@ -\d)|^[-+]\s*\S.*[;{}()]\s*$|^\s*(def|class|import|return|if|for|while|function|var|let|const|#include|#define)\b.*[:;{(]', l))
     return len(lines) >= 2 and codey / len(lines) >= 0.5
 
 
@@ -242,8 +243,8 @@ def emails():
                     top = 'metadata'  # a forwarded message's header lines
                 elif looks_like_code(block):
                     top = 'code'  # patches and scripts pasted into mail
-                elif DISCLAIMER.search(text) and len(text) < 1200:
-                    top = 'legal'
+                elif len({m.group(0).lower() for m in DISCLAIMER.finditer(text)}) >= 2 and len(text) < 1200:
+                    top = 'legal'  # two distinct disclaimer terms: one alone is often a scam letter's "confidential"
                 elif LIST_FOOTER.search(text) and len(text) < 600 and group.startswith('spam'):
                     top = 'footer'
                 elif len(text.split()) < 3:
