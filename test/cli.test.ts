@@ -154,7 +154,7 @@ describe('cli', () => {
 
   it('reads JSONL from stdin and prints exactly one record per line on stdout', async () => {
     const input = `${JSON.stringify({ id: 'a', text: 'Invoice 7 from Acme Corp: $4,200 due on 3 May 2024. Contact Jane Doe.' })}\nnot json\n`;
-    const result = await cli(['run', '-', '--task', 'How much is due, and when?', '--dry-run', '--quiet'], {}, input);
+    const result = await cli(['run', '-', '--task', 'How much is due, and when?', '--dry-run'], {}, input);
     const lines = result.stdout.split('\n').filter(Boolean);
     expect(lines).toHaveLength(2);
     const [first, second] = lines.map((line) => JSON.parse(line) as DistillRecord);
@@ -162,6 +162,8 @@ describe('cli', () => {
     expect(first!.distilled).toContain('$4,200');
     expect(second).toMatchObject({ status: 'error', error: expect.stringMatching(/line 2 is not valid JSON/) });
     expect(result.code).toBe(1);
+    // The summary and the dry-run notice go to stderr only, so stdout stays pure JSONL.
+    expect(result.stderr).toMatch(/DRY RUN/);
   }, 120_000);
 
   it.each([
