@@ -54,8 +54,10 @@ export interface ExtractEntitiesOptions {
   scope?: EntityScope;
   /**
    * Under `scope: 'task'` with a budget, compromise reads at most this many
-   * times `context.budget` tokens of candidate sections per document.
-   * @default 4
+   * times `context.budget` tokens of candidate sections per document
+   * (measured on SOTU at budget 1000: 2 keeps 99.8% of the selected
+   * sentences, 4 keeps 100% at twice the cost).
+   * @default 2
    */
   scopeBudgetFactor?: number;
   /**
@@ -127,7 +129,7 @@ declare module '../src/document.js' {
 }
 
 const defaultMaxChars = 20_000;
-const defaultScopeBudgetFactor = 4;
+const defaultScopeBudgetFactor = 2;
 
 /** Types that need the compromise tagger; kept in step with `taggerTypes` in extract.ts, which this module must not import (it loads compromise). */
 const taggerTypes: ReadonlySet<EntityType> = new Set(['person', 'place', 'organization', 'date', 'money', 'percent', 'number']);
