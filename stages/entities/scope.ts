@@ -66,18 +66,26 @@ export function planScope(input: PlanScopeInput): ScopePlan {
   const query = [...new Set(terms(input.task))];
   const wantedCues = [...new Set(taskEntityWants(input.task).types.map((type) => cues[type]).filter((cue): cue is RegExp => cue !== undefined))];
 
-  const termSets = sections.map((section) => (section.kind === 'code' ? new Set<string>() : new Set([...terms(section.text), ...terms(section.headings.join(' '))])));
-  const frequency = new Map<string, number>();
-  for (const term of query) frequency.set(term, termSets.filter((set) => set.has(term)).length);
+  // The section's body plus its heading path twice, as the sections stage weighs them.
+  const sectionTerms = sections.map((section) => {
+    if (section.kind === 'code') return [];
+    const path = terms(section.headings.join(' '));
+    return [...terms(section.text), ...path, ...path];
+  });
+  const termSets = sectionTerms.map((list) => new Set(list));
   const count = Math.max(1, sections.length);
+  const idf = new Map<string, number>();
+  for (const term of query) {
+    const frequency = termSets.filter((set) => set.has(term)).length;
+    if (frequency > 0) idf.set(term, Math.log(1 + (count - frequency + 0.5) / (frequency + 0.5)));
+  }
+  const idfMass = [...idf.values()].reduce((sum, value) => sum + value, 0);
+  const averageLength = sectionTerms.reduce((sum, list) => sum + list.length, 0) / count;
 
   const scored: { index: number; score: number }[] = [];
   sections.forEach((section, index) => {
     if (section.kind === 'code' || !/[\p{L}\p{N}$£€¥]/u.test(section.text)) return;
-    let overlap = 0;
-    for (const term of query) {
-      if (termSets[index]!.has(term)) overlap += Math.log(1 + (count - frequency.get(term)! + 0.5) / (frequency.get(term)! + 0.5));
-    }
+    const overlap = sectionScore(sectionTerms[index]!, termSets[index]!, idf, idfMass, averageLength);
     const cued = wantedCues.some((cue) => cue.test(section.text));
     // Cue-only sections rank after every overlapping one: they matter only when the task matches nothing.
     if (overlap > 0) scored.push({ index, score: overlap * (cued ? 1.3 : 1) + 1 });
@@ -96,6 +104,22 @@ export function planScope(input: PlanScopeInput): ScopePlan {
     taken += length;
   }
   return { scan };
+}
+
+/** BM25 of the section against the task, lifted by the idf share of the task it covers (the sections stage's section score, without phrases). */
+function sectionScore(list: readonly string[], present: ReadonlySet<string>, idf: ReadonlyMap<string, number>, idfMass: number, averageLength: number): number {
+  if (list.length === 0 || idfMass === 0) return 0;
+  let score = 0;
+  let covered = 0;
+  for (const [term, weight] of idf) {
+    if (!present.has(term)) continue;
+    let frequency = 0;
+    for (const candidate of list) if (candidate === term) frequency++;
+    score += (weight * frequency * 2.2) / (frequency + 1.2 * (0.25 + (0.75 * list.length) / Math.max(1, averageLength)));
+    covered += weight;
+  }
+  const share = covered / idfMass;
+  return score * (1 + share * share);
 }
 
 const month = '(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\\.?|Feb\\.?|Mar\\.?|Apr\\.?|Jun\\.?|Jul\\.?|Aug\\.?|Sept?\\.?|Oct\\.?|Nov\\.?|Dec\\.?)';
