@@ -14,6 +14,12 @@
  * 1.3-1.4x, full corpus 1.78x, same machine and priority). Rounds alternate single and pooled runs
  * and the best of each is kept, because other processes on a shared
  * machine slow whichever run they overlap. It never asserts times.
+ *
+ * `--scope [--quick] [--budget N] [--factor F]`: instead, the stage with
+ * `scope: 'all'` and `scope: 'task'` (same warmed pool, the task in
+ * `scopeBenchTask`, budget 1000), MB/s and CPU seconds of each, then the
+ * sections stage on both results: the share of the sentences selected after
+ * 'all' that are still selected after 'task'.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
