@@ -34,7 +34,7 @@ describe('entities stage, built', () => {
     const script = `
       const { extractEntities } = await import(${JSON.stringify(entry)});
       const { DistillDocument } = await import(${JSON.stringify(documentModule)});
-      const stage = extractEntities({ workers: 1 });
+      const stage = extractEntities({ workers: 1, scope: 'all' });
       const doc = new DistillDocument({ id: 'd', text: 'We spent $13 millions in Paris on 4 July 1976.' });
       await stage.run(doc, {});
       await stage.close();

