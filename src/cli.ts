@@ -11,7 +11,8 @@ import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.
 import { formatUsd } from './pricing.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
-import { formatLlmLines, formatSummary, percent, formatInt, type LlmTotals } from './report.js';
+import { formatLlmLines, formatSummary, percent, formatInt } from './report.js';
+import type { LlmSummary } from '../stages/llm.js';
 import type { DistillRecord } from './record.js';
 import { RunSummary } from './summary.js';
 import { localStageNames } from '../stages/names.js';
@@ -364,7 +365,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write('(records not written: stdout is a terminal. Use --out records.jsonl, or pipe stdout, for the full JSONL records.)\n\n');
   }
   if (!values.quiet) {
-    const llmStage = pipeline.stages.find((stage) => stage.name === 'llm') as { summary?: () => LlmTotals } | undefined;
+    const llmStage = pipeline.stages.find((stage) => stage.name === 'llm') as { summary?: () => LlmSummary } | undefined;
     const llmLines = llmStage?.summary ? formatLlmLines(llmStage.summary()) : [];
     io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
     if (values.out) io.stderr.write(`Records: ${values.out}\n`);

@@ -1,5 +1,7 @@
 import { formatUsd } from './pricing.js';
 import type { RunSummary } from './summary.js';
+// Type-only: the report names the LLM stage's totals without loading the stage.
+import type { LlmSummary } from '../stages/llm.js';
 
 /** Plain-text tables for the terminal: what each stage removed, and what it is worth. */
 
@@ -94,32 +96,7 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
   return out.join('\n');
 }
 
-/** The LLM stage's run totals, as the summary needs them (structural, so report.ts does not depend on the stage). */
-export interface LlmTotals {
-  dryRun: boolean;
-  batch: boolean;
-  answered: number;
-  sent: number;
-  cacheHits: number;
-  cache: string | null;
-  failed: number;
-  skippedByMaxCost: number;
-  requests: number;
-  retries: number;
-  retriesByCode: Record<string, number>;
-  spentUsd: number;
-  estimatedUsd: number;
-  savedByCacheUsd: number;
-  unpriced: number;
-  maxCostUsd: number | null;
-  stopped: { code: string; reason: string; fix?: string } | null;
-  models: Record<string, { documents: number; spentUsd: number; estimatedUsd: number; savedByCacheUsd: number }>;
-  rateLimit: { waitedMs: number; pauses: number };
-  batches: { id: string; requests?: number }[];
-  batchPending: number;
-}
-
-export function formatLlmLines(totals: LlmTotals): string[] {
+export function formatLlmLines(totals: LlmSummary): string[] {
   const lines: string[] = [];
   if (totals.dryRun) {
     lines.push(`Would spend at most ${formatUsd(totals.estimatedUsd)} on the model (prompts plus max-tokens answers).`);
