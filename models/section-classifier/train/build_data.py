@@ -81,6 +81,10 @@ LIST_FOOTER = re.compile(r'mailing list|listinfo|unsubscribe|list-?admin|sponsor
                          r'no longer wish|mailto:.*remove|do you yahoo|msn hotmail|msn explorer|'
                          r'largest e-?mail service|get your free|hotmail|msn\.com|yahoo! (mail|groups)|'
                          r'you are receiving this (mail|email|message)', re.I)
+STRONG_DISCLAIMER = re.compile(r'intended (only |solely )?for the (use|addressee|named)|received this (e-?mail|message|'
+                               r'communication) in error|all rights reserved|not necessarily (reflect|represent)|'
+                               r'if you are not the intended recipient', re.I)
+COPYRIGHT_LINE = re.compile(r'^\s*(copyright|\(c\)|©)\s.*\b(19|20)\d\d\b', re.I | re.M)
 SIGNATURE_RULE = ('-- ', '--', '- --', '- -- ')
 HEADER_LINE = re.compile(r'^(From|To|Cc|Date|Subject|Sent|Reply-To|Organization|X-[\w-]+):\s', re.I)
 DISCLAIMER = re.compile(r'confidential|intended (only |solely )?for the (use|addressee)|privileged|disclaimer|'
@@ -243,8 +247,13 @@ def emails():
                     top = 'metadata'  # a forwarded message's header lines
                 elif looks_like_code(block):
                     top = 'code'  # patches and scripts pasted into mail
-                elif len({m.group(0).lower() for m in DISCLAIMER.finditer(text)}) >= 2 and len(text) < 1200:
-                    top = 'legal'  # two distinct disclaimer terms: one alone is often a scam letter's "confidential"
+                elif len(text) < 1200 and (len({m.group(0).lower() for m in DISCLAIMER.finditer(text)}) >= 2
+                                           or STRONG_DISCLAIMER.search(text)):
+                    # Two distinct disclaimer terms, or one unmistakable phrase: "confidential" alone is often a
+                    # scam letter's word.
+                    top = 'legal'
+                elif len(text) < 400 and COPYRIGHT_LINE.search(text):
+                    top = 'legal'  # a publisher's copyright line
                 elif LIST_FOOTER.search(text) and len(text) < 600 and group.startswith('spam'):
                     top = 'footer'
                 elif len(text.split()) < 3:
