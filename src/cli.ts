@@ -334,6 +334,13 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       progress.update();
     },
   });
+  // A model that cannot load would fail every document with the same message: fail once, up front, instead.
+  try {
+    await pipeline.ready();
+  } catch (error) {
+    await pipeline.close();
+    throw error;
+  }
   const summary = new RunSummary();
   const toTerminal = !values.out && Boolean(io.stdout.isTTY);
   const sink = values.out ? createWriteStream(values.out) : io.stdout;

@@ -65,6 +65,8 @@ export interface Pipeline {
   load(input: PipelineInput): Promise<DistillDocument>;
   /** The record of a document that has been through the stages. */
   record(doc: DistillDocument): DistillRecord;
+  /** Load every stage's heavy parts (the classifier model) now; rejects with the first failure, such as a ModelLoadError. */
+  ready(): Promise<void>;
   /** Release workers, models and connections. */
   close(): Promise<void>;
 }
@@ -108,6 +110,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     async process(input) {
       return record(await runStages(await load(input), runOptions));
+    },
+    async ready() {
+      for (const stage of stages) await stage.load?.();
     },
     async close() {
       await Promise.all(stages.map((stage) => stage.close?.()));

@@ -22,6 +22,8 @@ export interface StageContext {
 export interface Stage {
   readonly name: string;
   run(doc: DistillDocument, context: StageContext): void | DistillDocument | Promise<void | DistillDocument>;
+  /** Load what the stage needs (a model) ahead of the first document, so a failure shows once, up front. */
+  load?(): Promise<unknown>;
   /** Release workers, models, connections. */
   close?(): Promise<void>;
 }

@@ -180,6 +180,13 @@ describe('cli', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it('fails once, up front, when the classifier model cannot load, naming the path and the fix', async () => {
+    const result = await cli(['run', docs, '--task', task, '--classifier-model', join(scratch, 'no-model'), '--dry-run']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/no-model` is missing `config\.json`.*\[E_MODEL_LOAD\]\n  fix: /s);
+  });
+
   it('teaches with --help and answers --version', async () => {
     const help = await cli(['run', '--help']);
     expect(help.code).toBe(0);
