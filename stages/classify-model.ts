@@ -108,7 +108,7 @@ async function load(options: LoadClassifierOptions): Promise<SectionClassifier> 
   if (hub) {
     if (!options.allowRemoteModels) {
       throw new ModelLoadError(`classifier model \`${options.model}\` is a hub id and remote models are not allowed`, {
-        fix: `set \`allowRemoteModels: true\` in stages.classify to download \`${options.model}\`, or give the path of a local model folder as \`model\``,
+        fix: `pass --allow-remote-models (or set \`allowRemoteModels: true\` under "classify" in the config file) to download \`${options.model}\`, or give the path of a local model folder as \`model\``,
       });
     }
   } else {
