@@ -54,17 +54,17 @@ if (wanted('fixtures')) {
   printCorpus(result);
 }
 if (wanted('sotu')) {
-  const result = await measureCorpus(await sotu(quick ? 24 : undefined));
+  const result = await measureCorpus(await sotu(quick ? 16 : undefined));
   results.corpora.push(result);
   printCorpus(result);
 }
 if (wanted('spam')) {
-  const result = await measureCorpus(await spamAssassin(quick ? 300 : undefined));
+  const result = await measureCorpus(await spamAssassin(quick ? 200 : undefined));
   results.corpora.push(result);
   printCorpus(result);
 }
 if (wanted('nq')) {
-  const nq = await runNq({ quick, log: (line) => process.stderr.write(`${line}\n`) });
+  const nq = await runNq({ quick, ...(quick ? { limit: 200 } : {}), log: (line) => process.stderr.write(`${line}\n`) });
   results.nq = nq;
   say('## NQ answer recall (20-passage documents, gold + 19 distractors)');
   say('');
@@ -72,7 +72,7 @@ if (wanted('nq')) {
   say('');
 }
 if (wanted('scale')) {
-  const scale = await runScale(quick ? 1000 : 10_000);
+  const scale = await runScale(quick ? 400 : 10_000);
   results.scale = scale;
   say(`## scale: ${scale.documents} documents (SpamAssassin ham, repeated), whole local pipeline`);
   say('');
