@@ -342,6 +342,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     throw error;
   }
   const summary = new RunSummary();
+  summary.prices = options.prices;
   const toTerminal = !values.out && Boolean(io.stdout.isTTY);
   const sink = values.out ? createWriteStream(values.out) : io.stdout;
   if (values.out) await once(sink, 'open');

@@ -1,4 +1,4 @@
-import { formatUsd } from './pricing.js';
+import { costOf, formatUsd } from './pricing.js';
 import type { RunSummary } from './summary.js';
 // Type-only: the report names the LLM stage's totals without loading the stage.
 import type { LlmSummary } from '../stages/llm.js';
@@ -39,6 +39,9 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
   const out: string[] = [];
   const first = [...summary.stages.values()][0];
   const base = first?.tokensIn ?? 0;
+  // What the text entering and leaving each stage would cost as GPT input: the dollars each stage saves.
+  const model = summary.model || 'gpt-4o';
+  const usd = (tokens: number) => formatUsd(costOf(model, { promptTokens: tokens }, summary.prices ? { prices: summary.prices } : {}));
   const rows = [...summary.stages.values()].map((stage) => [
     stage.stage,
     formatInt(stage.documents),
@@ -46,9 +49,11 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
     formatInt(stage.tokensOut),
     percent(stage.tokensIn - stage.tokensOut, stage.tokensIn),
     percent(base - stage.tokensOut, base),
+    usd(stage.tokensIn),
+    usd(stage.tokensOut),
     formatMs(stage.ms),
   ]);
-  out.push(formatTable(['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', 'time'], rows, new Set([1, 2, 3, 4, 5, 6])));
+  out.push(formatTable(['stage', 'docs', 'tokens in', 'tokens out', 'removed', 'cumulative', `${model} in`, 'out', 'time'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8])));
 
   const ruleRows: string[][] = [];
   for (const stage of summary.stages.values()) {
@@ -72,7 +77,6 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
     out.push(formatTable(['rule', 'hits', 'tokens', 'of stage input'], ruleRows, new Set([1, 2, 3])));
   }
 
-  const model = summary.model || 'gpt-4o';
   out.push('');
   out.push(
     `Tokens: ${formatInt(summary.tokensOriginal)} as loaded → ${formatInt(summary.tokensDistilled)} distilled (${percent(summary.tokensOriginal - summary.tokensDistilled, summary.tokensOriginal)} removed).`,

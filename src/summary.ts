@@ -1,4 +1,5 @@
 import type { DocumentStatus } from './document.js';
+import type { ModelPrice } from './pricing.js';
 import type { DistillRecord } from './record.js';
 
 /** Run totals, accumulated record by record so nothing is held in memory. */
@@ -20,6 +21,8 @@ export class RunSummary {
   originalUsd: number | null = 0;
   distilledUsd: number | null = 0;
   model = '';
+  /** Price overrides from the config, so per-stage dollars use the user's prices. */
+  prices: Record<string, ModelPrice> | undefined;
   bytes = 0;
   readonly failures: { source: string; error: string; fix?: string; status: DocumentStatus }[] = [];
   readonly started = performance.now();
