@@ -92,7 +92,7 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
   }
   const { ok, skipped, error } = summary.statuses;
   const seconds = summary.elapsedMs / 1000;
-  out.push(`${formatInt(summary.documents)} documents: ${ok} ok, ${skipped} skipped, ${error} error, in ${seconds.toFixed(1)} s.`);
+  out.push(`${formatInt(summary.documents)} document${summary.documents === 1 ? '' : 's'}: ${ok} ok, ${skipped} skipped, ${error} error, in ${seconds.toFixed(1)} s.`);
   for (const failure of summary.failures.slice(0, 20)) {
     out.push(`  ${failure.status}: ${failure.source}: ${failure.error}${failure.fix ? `\n      fix: ${failure.fix}` : ''}`);
   }
