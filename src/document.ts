@@ -60,6 +60,8 @@ export interface RuleSaving {
 export interface DataMap {
   /** Set by whoever first needs structure; see `src/sections.ts`. */
   sections?: Section[];
+  /** o200k tokens of `original`, when the runner counted them (saves counting the whole text again for the record). */
+  originalTokens?: number;
   /** The `value` the sections were cut from: when `value` changes, sections are stale. */
   sectionsOf?: string;
   /** Classifier output by section id. */

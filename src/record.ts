@@ -49,7 +49,7 @@ export function toRecord(doc: DistillDocument, options: RecordOptions): DistillR
   const { tokenizer, model, task } = options;
   const distilled = doc.status === 'ok' ? doc.value : '';
   const problem = doc.messages.find((message) => message.fatal) ?? (doc.status === 'skipped' ? doc.messages.at(-1) : undefined);
-  const original = doc.original.length > 0 ? tokenizer.count(doc.original) : 0;
+  const original = typeof doc.data.originalTokens === 'number' ? doc.data.originalTokens : tokenizer.count(doc.original);
   const distilledTokens = doc.stages.at(-1)?.tokensOut ?? tokenizer.count(distilled);
   const originalPromptTokens = countPromptTokens(buildMessages(task, doc.original, doc.source), tokenizer);
   const distilledPromptTokens = countPromptTokens(buildMessages(task, distilled, doc.source), tokenizer);

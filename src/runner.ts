@@ -32,6 +32,8 @@ export async function runStages(doc: DistillDocument, options: Pick<RunDocuments
   const { stages, context } = options;
   let counted = doc.value;
   let tokens = context.tokenizer.count(counted);
+  // The record reports tokens as loaded; when nothing has touched the text yet, this count is that figure.
+  if (doc.value === doc.original) doc.data.originalTokens = tokens;
   const count = (text: string) => {
     // Most stages leave most documents as they were: count a text once.
     if (text !== counted) {

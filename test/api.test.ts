@@ -61,8 +61,11 @@ describe('public API', () => {
 
   it('processes one document and streams many through createPipeline', async () => {
     const pipeline = distill.createPipeline({ task: 'What is due and when?', budget: 100, dryRun: true, stages: ['regex', 'sections'] });
-    const one = await pipeline.process({ id: 'one', text: 'Rent of $1,200 is due on 1 March. '.repeat(40) });
+    const text = 'Rent of $1,200 is due on 1 March. '.repeat(40);
+    const one = await pipeline.process({ id: 'one', text });
+    expect(one.tokens.original).toBe(distill.o200k.count(text));
     expect(one.tokens.distilled).toBeLessThanOrEqual(100);
+    expect(one.tokens.distilled).toBe(distill.o200k.count(one.distilled));
     const ids: string[] = [];
     for await (const record of pipeline.run([{ id: 'a', text: 'Alpha.' }, { id: 'b', text: '' }, { id: 'c', text: 'Gamma.' }])) ids.push(`${record.id}:${record.status}`);
     expect(ids).toEqual(['a:ok', 'b:ok', 'c:ok']);
