@@ -102,7 +102,7 @@ export async function benchEntities(options: EntitiesBenchOptions = {}): Promise
 }
 
 async function measure(workers: number, texts: string[], warmUp: string, bytes: number): Promise<ThroughputFigure> {
-  const stage = extractEntities({ workers });
+  const stage = extractEntities({ workers, scope: 'all' });
   try {
     // One warm-up document per thread, run together so that each worker takes one.
     await Promise.all(Array.from({ length: Math.max(1, workers) }, (_, index) => stage.run(new DistillDocument({ id: `warm-up-${index}`, text: warmUp }), context)));
