@@ -303,6 +303,11 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
     name: 'llm',
     async run(doc: DistillDocument, context: StageContext) {
       totals.documents += 1;
+      // Paying for a prompt around an empty document buys nothing: the earlier stages' messages say why it is empty.
+      if (doc.value.trim() === '') {
+        doc.skip('nothing left to send: the local stages removed the whole document (see its other messages)', 'llm:empty');
+        return;
+      }
       const defaultModel = options.model ?? context.model ?? 'gpt-4o';
       const messages: ChatMessage[] = buildMessages(context.task, doc.value, doc.source);
       const promptTokens = countPromptTokens(messages, context.tokenizer);

@@ -68,7 +68,7 @@ describe('public API', () => {
     expect(one.tokens.distilled).toBe(distill.o200k.count(one.distilled));
     const ids: string[] = [];
     for await (const record of pipeline.run([{ id: 'a', text: 'Alpha.' }, { id: 'b', text: '' }, { id: 'c', text: 'Gamma.' }])) ids.push(`${record.id}:${record.status}`);
-    expect(ids).toEqual(['a:ok', 'b:ok', 'c:ok']);
+    expect(ids).toEqual(['a:ok', 'b:skipped', 'c:ok']);
     await pipeline.close();
   });
 

@@ -66,6 +66,16 @@ describe('callModel', () => {
     expect(doc.data.request).toEqual(sent);
   });
 
+  it('sends nothing for a document the local stages emptied, and says so', async () => {
+    const target = await serve();
+    const doc = new DistillDocument({ id: 'dup', source: 'dup.txt', text: 'x' });
+    doc.value = '\n\n';
+    await stageFor(target).run(doc, context);
+    expect(target.requests).toHaveLength(0);
+    expect(doc.status).toBe('skipped');
+    expect(doc.messages.at(-1)).toMatchObject({ origin: 'llm:empty', reason: expect.stringMatching(/nothing left to send/) });
+  });
+
   it('turns the SDK retries off, so every attempt is ours', async () => {
     const target = await serve({ serverErrorEvery: 1 });
     const doc = documents(1)[0]!;
