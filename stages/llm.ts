@@ -299,6 +299,18 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
     totals.answered += 1;
   }
 
+  /** A request that will not be sent now (dry run, batch queue) is charged at its estimate: reserve it under --max-cost, then count it. */
+  function spendEstimate(doc: DistillDocument, model: string, estimate: number | null): boolean {
+    if (!reserve(doc, model, estimate)) return false;
+    reservedUsd -= options.maxCost === undefined ? 0 : estimate ?? 0;
+    if (estimate === null) totals.unpriced += 1;
+    else {
+      totals.estimatedUsd += estimate;
+      byModel(model).estimatedUsd += estimate;
+    }
+    return true;
+  }
+
   const stage: LlmStage = {
     name: 'llm',
     async run(doc: DistillDocument, context: StageContext) {
@@ -321,13 +333,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
 
       const estimate = costOf(model, { promptTokens, completionTokens: maxTokens }, { ...priceOptions, batch: batchMode });
       if (dryRun) {
-        if (!reserve(doc, model, estimate)) return;
-        reservedUsd -= options.maxCost === undefined ? 0 : estimate ?? 0;
-        if (estimate === null) totals.unpriced += 1;
-        else {
-          totals.estimatedUsd += estimate;
-          byModel(model).estimatedUsd += estimate;
-        }
+        if (!spendEstimate(doc, model, estimate)) return;
         doc.data.llm = { ...base, dryRun: true, cached: false, costUsd: estimate, attempts: 0, estimated: true };
         return;
       }
@@ -363,13 +369,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         if (queued) {
           queued.sources.push(doc.source);
         } else {
-          if (!reserve(doc, model, estimate)) return;
-          reservedUsd -= options.maxCost === undefined ? 0 : estimate ?? 0;
-          if (estimate === null) totals.unpriced += 1;
-          else {
-            totals.estimatedUsd += estimate;
-            byModel(model).estimatedUsd += estimate;
-          }
+          if (!spendEstimate(doc, model, estimate)) return;
           batchQueue.set(key, { key, sources: [doc.source], line: { custom_id: `r-${key.slice(0, 40)}`, method: 'POST', url: '/v1/chat/completions', body: request } });
         }
         doc.data.llm = { ...base, dryRun: false, cached: false, costUsd: queued ? 0 : estimate, attempts: 0, estimated: true, batch: { customId: `r-${key.slice(0, 40)}`, state: 'queued' } };
