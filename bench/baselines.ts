@@ -10,15 +10,8 @@ import { Document } from '@langchain/core/documents';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { o200k, type Tokenizer } from '../src/tokens.js';
 
-/** The first `budget` tokens of `text` (pass `tokens`, its encoding, to truncate one text at many budgets); a character cut in half is dropped, so the result re-counts within budget. */
-export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k, tokens: Uint32Array = tokenizer.encode(text)): string {
-  if (tokens.length <= budget) return text;
-  for (let length = budget; length > 0; length--) {
-    const head = tokenizer.decode(tokens.slice(0, length)).replace(/\uFFFD+$/, '');
-    if (tokenizer.count(head) <= budget) return head;
-  }
-  return '';
-}
+// Head truncation is shared with `distill bench`, so both compare against the very same baseline.
+export { headTruncate } from '../src/measure.js';
 
 export interface LangChainBm25Options {
   /** Chunk size in characters, the splitter's own unit (about 125 o200k tokens of English). @default 500 */

@@ -69,19 +69,7 @@ export async function benchEntities(options: EntitiesBenchOptions = {}): Promise
   const quick = options.quick ?? false;
   const workers = options.workers ?? Math.max(1, availableParallelism());
   const rounds = options.rounds ?? 1;
-  const corpus = await sotu(quick ? (options.sampleSize ?? 16) : undefined);
-  const paths = corpus.inputs.map((input) => (input as { path: string }).path);
-  const texts = await Promise.all(paths.map((path) => readFile(path, 'utf8')));
-  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
-  // compromise runs at half speed until V8 has optimised it (~100 KB of text per thread), so every
-  // thread, the main one or a worker, gets the same warm-up before the clock starts. The warm-up
-  // speeches are outside the timed set when the set is a sample.
-  const all = await sotu();
-  const timed = new Set(paths);
-  const spare = all.inputs.map((input) => (input as { path: string }).path).filter((path) => !timed.has(path));
-  const warmUpPool = await Promise.all((spare.length >= 2 ? spare : paths).slice(0, 2).map((path) => readFile(path, 'utf8')));
-  const warmUp = warmUpPool.join('\n\n').slice(0, warmUpChars);
-  const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
+  const { texts, bytes, warmUp, loadAverage } = await loadSpeeches(quick, options.sampleSize);
 
   const single: ThroughputFigure[] = [];
   const pooled: ThroughputFigure[] = [];
@@ -175,16 +163,7 @@ export async function benchEntityScope(options: ScopeBenchOptions = {}): Promise
   const workers = options.workers ?? Math.max(1, availableParallelism());
   const task = options.task ?? scopeBenchTask;
   const budget = options.budget ?? 1000;
-  const corpus = await sotu(quick ? (options.sampleSize ?? 16) : undefined);
-  const paths = corpus.inputs.map((input) => (input as { path: string }).path);
-  const texts = await Promise.all(paths.map((path) => readFile(path, 'utf8')));
-  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
-  const all = await sotu();
-  const timed = new Set(paths);
-  const spare = all.inputs.map((input) => (input as { path: string }).path).filter((path) => !timed.has(path));
-  const warmUpPool = await Promise.all((spare.length >= 2 ? spare : paths).slice(0, 2).map((path) => readFile(path, 'utf8')));
-  const warmUp = warmUpPool.join('\n\n').slice(0, warmUpChars);
-  const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
+  const { texts, bytes, warmUp, loadAverage } = await loadSpeeches(quick, options.sampleSize);
   const scopeContext: StageContext = { task, budget, model: 'gpt-4o', tokenizer: o200k };
 
   // One pool for both runs, warmed once under scope 'all', so neither run pays compromise's load or warm-up.
@@ -355,4 +334,23 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
   process.stdout.write(`${formatEntitiesBench(result)}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * The timed speeches and a warm-up text. compromise runs at half speed until V8 has optimised it
+ * (~100 KB of text per thread), so every thread, the main one or a worker, gets the same warm-up
+ * before the clock starts; the warm-up speeches are outside the timed set when the set is a sample.
+ */
+async function loadSpeeches(quick: boolean, sampleSize: number | undefined) {
+  const corpus = await sotu(quick ? (sampleSize ?? 16) : undefined);
+  const paths = corpus.inputs.map((input) => (input as { path: string }).path);
+  const texts = await Promise.all(paths.map((path) => readFile(path, 'utf8')));
+  const bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  const all = await sotu();
+  const timed = new Set(paths);
+  const spare = all.inputs.map((input) => (input as { path: string }).path).filter((path) => !timed.has(path));
+  const warmUpPool = await Promise.all((spare.length >= 2 ? spare : paths).slice(0, 2).map((path) => readFile(path, 'utf8')));
+  const warmUp = warmUpPool.join('\n\n').slice(0, warmUpChars);
+  const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
+  return { texts, bytes, warmUp, loadAverage };
 }

@@ -62,9 +62,8 @@ export interface MeasureOptions {
   tokenizer?: Tokenizer;
 }
 
-/** The first `budget` tokens of `text`; a character cut in half is dropped, so the result re-counts within budget. */
-export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k): string {
-  const tokens = tokenizer.encode(text);
+/** The first `budget` tokens of `text` (pass `tokens`, its encoding, to truncate one text at many budgets); a character cut in half is dropped, so the result re-counts within budget. */
+export function headTruncate(text: string, budget: number, tokenizer: Tokenizer = o200k, tokens: Uint32Array = tokenizer.encode(text)): string {
   if (tokens.length <= budget) return text;
   for (let length = budget; length > 0; length--) {
     const head = tokenizer.decode(tokens.slice(0, length)).replace(/\uFFFD+$/, '');
