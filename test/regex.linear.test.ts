@@ -111,9 +111,9 @@ describe('regex rules on adversarial input', () => {
     const large = input(2 * half);
     // Warm up the JIT and regex compilation before timing.
     rule.apply(small, environment);
-    // A quadratic rule measures about 4 every time; a linear one about 2, now and then more under load. Up to three tries.
+    // A quadratic rule measures about 4 every time; a linear one about 2, now and then more when other test files load the cores. Up to six tries: the minimum filters that noise.
     let ratio = Number.POSITIVE_INFINITY;
-    for (let attempt = 0; attempt < 3 && ratio >= 3; attempt++) {
+    for (let attempt = 0; attempt < 6 && ratio >= 3; attempt++) {
       ratio = Math.min(
         ratio,
         timeRatio(
