@@ -19,10 +19,76 @@ function encoder(): Tiktoken {
   return shared;
 }
 
+/*
+ * Counting is the one thing every stage boundary does, so it has a fast
+ * path that is still exact. o200k_base first splits text into pieces with
+ * one regular expression, then byte-pair-encodes each piece on its own:
+ * the count of a text is the sum of its pieces' counts. Prose repeats its
+ * pieces (" the", " of", ","), so we split in JavaScript, ask tiktoken once
+ * per distinct piece and remember the answer. On SOTU that is ~6x faster
+ * than encoding every text, with identical counts (test/tokens.test.ts
+ * checks SOTU, SpamAssassin and a Unicode fuzz against tiktoken).
+ *
+ * The expression is o200k_base's own, as tiktoken publishes it, with two
+ * translations JavaScript needs: `(?i:'s|…)` is spelled out by case (with
+ * `ſ`, which Unicode case-folds to `s`), and `\s` is Unicode White_Space, as
+ * in tiktoken's Rust regex (JavaScript's `\s` adds U+FEFF and lacks U+0085).
+ */
+const space = String.raw`\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
+const upper = String.raw`\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}`;
+const lower = String.raw`\p{Ll}\p{Lm}\p{Lo}\p{M}`;
+const contraction = String.raw`(?:'[sSſ]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?`;
+const o200kPieces = new RegExp(
+  [
+    String.raw`[^\r\n\p{L}\p{N}]?[${upper}]*[${lower}]+${contraction}`,
+    String.raw`[^\r\n\p{L}\p{N}]?[${upper}]+[${lower}]*${contraction}`,
+    String.raw`\p{N}{1,3}`,
+    String.raw` ?[^${space}\p{L}\p{N}]+[\r\n/]*`,
+    String.raw`[${space}]*[\r\n]+`,
+    String.raw`[${space}]+(?![^${space}])`,
+    String.raw`[${space}]+`,
+  ].join('|'),
+  'gu',
+);
+
+/**
+ * Characters whose Unicode category may differ between V8's tables and the
+ * ones tiktoken was built with (planes 1 and up, where recent Unicode
+ * versions add scripts), emoji and symbols aside: text holding one is
+ * counted by tiktoken whole, so a newer script can never skew a count.
+ */
+const uncertainCategory = /[\u{10000}-\u{1EFFF}\u{1FB00}-\u{10FFFF}]/u;
+
+/** Pieces longer than this are counted but not remembered: they rarely repeat, and memory stays small. */
+const memoPieceLength = 48;
+const memoLimit = 200_000;
+const pieceCounts = new Map<string, number>();
+
+function countPieces(text: string): number {
+  const tiktoken = encoder();
+  let total = 0;
+  o200kPieces.lastIndex = 0;
+  let match: RegExpExecArray | null;
+  while ((match = o200kPieces.exec(text)) !== null) {
+    const piece = match[0];
+    let count = pieceCounts.get(piece);
+    if (count === undefined) {
+      count = tiktoken.encode_ordinary(piece).length;
+      if (piece.length <= memoPieceLength) {
+        if (pieceCounts.size >= memoLimit) pieceCounts.clear();
+        pieceCounts.set(piece, count);
+      }
+    }
+    total += count;
+  }
+  return total;
+}
+
 export const o200k: Tokenizer = {
   count(text) {
     if (text.length === 0) return 0;
-    return encoder().encode_ordinary(text).length;
+    if (uncertainCategory.test(text)) return encoder().encode_ordinary(text).length;
+    return countPieces(text);
   },
   encode(text) {
     return encoder().encode_ordinary(text);
