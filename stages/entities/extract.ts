@@ -28,6 +28,12 @@ export interface ExtractTextOptions {
   tagger?: boolean;
   /** ISO date that relative dates ("next Friday") resolve against; without it they stay unnormalised. */
   referenceDate?: string;
+  /**
+   * The parts of `text` the tagger reads (sentence runs, in order, not
+   * overlapping); the exact patterns still read all of it. Without them the
+   * tagger reads the whole text.
+   */
+  ranges?: readonly Span[];
 }
 
 /** Types that need the compromise tagger; the others are plain patterns. */
@@ -85,11 +91,41 @@ export function extractFromText(text: string, types: ReadonlySet<EntityType>, op
 
   const wantsTagger = options.tagger !== false && [...types].some((type) => taggerTypes.has(type));
   // Sections with no letters or digits (rules, separators) cannot hold a tagged entity; skip the tagger's fixed cost.
-  if (wantsTagger && /[\p{L}\p{N}$£€¥]/u.test(text)) {
-    found.push(...tagged(text, types, exact, options));
+  if (wantsTagger) {
+    const ranges = options.ranges;
+    // Outside the ranges, every character but a line break becomes a space: one tagger call for the whole
+    // section (a call per range costs about 2.5x as much), at unchanged offsets.
+    const read = ranges === undefined ? text : blankOutside(text, ranges);
+    // Text with no letters or digits (rules, separators) cannot hold a tagged entity; skip the tagger's fixed cost.
+    if (/[\p{L}\p{N}$£€¥]/u.test(read)) {
+      const inside = (span: Span) => ranges === undefined || ranges.some((range) => range.start <= span.start && span.end <= range.end);
+      found.push(...tagged(read, types, exact, options).filter(inside));
+    }
   }
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   return dedupe(found);
+}
+
+function blankOutside(text: string, ranges: readonly Span[]): string {
+  let out = '';
+  let at = 0;
+  for (const range of ranges) {
+    out += text.slice(at, range.start).replace(/[^\n]/g, ' ') + text.slice(range.start, range.end);
+    at = range.end;
+  }
+  return out + text.slice(at).replace(/[^\n]/g, ' ');
+}
+
+/** One backend job: every section's entities, in order (the worker threads and the in-process backend share it). */
+export function extractJob(job: { sections: readonly { text: string; tagger: boolean; ranges?: readonly Span[] }[]; types: readonly EntityType[]; referenceDate?: string }): FoundEntity[][] {
+  const types = new Set<EntityType>(job.types);
+  return job.sections.map((section) =>
+    extractFromText(section.text, types, {
+      tagger: section.tagger,
+      ...(section.ranges === undefined ? {} : { ranges: section.ranges }),
+      ...(job.referenceDate === undefined ? {} : { referenceDate: job.referenceDate }),
+    }),
+  );
 }
 
 function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], options: ExtractTextOptions): FoundEntity[] {

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DistillError } from '../../src/errors.js';
 import type { EntityType, FoundEntity } from './extract.js';
+import type { Span } from './patterns.js';
 
 /**
  * Where entity extraction runs. compromise is CPU-bound at ~0.1 MB/s per
@@ -19,7 +20,8 @@ export interface EntityBackend {
 }
 
 export interface ExtractJob {
-  sections: { text: string; tagger: boolean }[];
+  /** `ranges`: the only parts of a section the tagger reads (see `ExtractTextOptions.ranges`). */
+  sections: { text: string; tagger: boolean; ranges?: Span[] }[];
   types: EntityType[];
   referenceDate?: string;
 }
@@ -54,14 +56,8 @@ export class InProcessBackend implements EntityBackend {
 
   async extract(job: ExtractJob): Promise<FoundEntity[][]> {
     this.#core ??= import('./extract.js');
-    const { extractFromText } = await this.#core;
-    const types = new Set(job.types);
-    return job.sections.map((section) =>
-      extractFromText(section.text, types, {
-        tagger: section.tagger,
-        ...(job.referenceDate === undefined ? {} : { referenceDate: job.referenceDate }),
-      }),
-    );
+    const { extractJob } = await this.#core;
+    return extractJob(job);
   }
 
   async close(): Promise<void> {}

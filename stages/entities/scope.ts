@@ -1,4 +1,5 @@
 import type { Entity, Section } from '../../src/document.js';
+import { sentenceSpans } from '../../src/sections.js';
 import { terms } from '../sections/analyze.js';
 import type { FoundEntity } from './extract.js';
 import { normalizeDate, normalizeMoney, normalizePercent } from './normalize.js';
@@ -45,6 +46,48 @@ const cues: Partial<Record<Entity['type'], RegExp>> = {
   organization: nameCue,
   place: placeCue,
 };
+
+/*
+ * Within a section compromise reads, only the sentences holding a cue for a
+ * type the task asks for are worth tagging: the sections stage boosts a
+ * sentence for holding a wanted entity, and a sentence with no currency, no
+ * digit and no capitalised word cannot hold a wanted sum, count or name.
+ * These cues are wider than the section cues above (recall matters here, not
+ * rank): every form compromise reports for the type must contain one.
+ */
+const numberWords = 'hundred|thousand|million|billion|trillion|dozens?|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety';
+const sentenceCues: Partial<Record<Entity['type'], RegExp>> = {
+  money: /[$£€¥₹¢]|\b(?:dollars?|cents?|euros?|pounds?|yen|francs?|rupees?|bucks|usd|eur|gbp|sterling)\b/i,
+  percent: /%|\bper\s?cent|\bpercent/i,
+  number: new RegExp(`\\d|\\b(?:${numberWords})\\b`, 'i'),
+  date: /\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:today|tonight|tomorrow|yesterday|week|weekend|month|year|decade|century|spring|summer|autumn|fall|winter|christmas|easter|noon|midnight|morning|evening)s?\b/i,
+  // A capitalised word after a sentence's first word, or an acronym: where names are.
+  person: /\S\s+["'“‘(]?\p{Lu}|\b\p{Lu}{2,}/u,
+  organization: /\S\s+["'“‘(]?\p{Lu}|\b\p{Lu}{2,}/u,
+  place: /\S\s+["'“‘(]?\p{Lu}|\b\p{Lu}{2,}/u,
+};
+
+/**
+ * The parts of a section's text the tagger needs to read for `types`: runs
+ * of consecutive sentences holding a cue for one of them. `undefined` when
+ * that is the whole text (or when no type has a cue, so nothing narrows it).
+ */
+export function cuedRanges(text: string, types: readonly Entity['type'][]): Span[] | undefined {
+  const wanted = types.map((type) => sentenceCues[type]).filter((cue): cue is RegExp => cue !== undefined);
+  if (wanted.length === 0) return undefined;
+  const ranges: Span[] = [];
+  let all = true;
+  let previousCued = false;
+  for (const sentence of sentenceSpans(text)) {
+    const part = text.slice(sentence.start, sentence.end);
+    const cued = wanted.some((cue) => cue.test(part));
+    all &&= cued;
+    if (cued && previousCued) ranges.at(-1)!.end = sentence.end;
+    else if (cued) ranges.push({ start: sentence.start, end: sentence.end });
+    previousCued = cued;
+  }
+  return all ? undefined : ranges;
+}
 
 export interface PlanScopeInput {
   sections: readonly Section[];

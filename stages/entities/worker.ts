@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { extractFromText, type EntityType } from './extract.js';
+import { extractJob } from './extract.js';
 import type { ExtractJob, WorkerReply } from './pool.js';
 
 /**
@@ -16,13 +16,7 @@ port.on('message', (message: { id: number; job: ExtractJob }) => {
   const { id, job } = message;
   let reply: WorkerReply;
   try {
-    const types = new Set<EntityType>(job.types);
-    const results = job.sections.map((section) =>
-      extractFromText(section.text, types, {
-        tagger: section.tagger,
-        ...(job.referenceDate === undefined ? {} : { referenceDate: job.referenceDate }),
-      }),
-    );
+    const results = extractJob(job);
     reply = { id, ok: true, results };
   } catch (error) {
     reply = { id, ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
