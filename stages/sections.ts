@@ -96,11 +96,13 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       const duplicates: { section: string; of: string }[] = [];
       const duplicateSet = new Set<number>();
       const documentIndex = new ShingleIndex();
+      const shingles = new Map<string, Set<number>>();
       if (settings.dedupe !== 'off') {
         for (let index = 0; index < sections.length; index++) {
           const section = sections[index]!;
           if (section.kind === 'heading') continue;
           const set = shinglesOf(section.text, minimumShingles);
+          shingles.set(section.text, set);
           const of = documentIndex.find(set, settings.dedupeThreshold) ?? (settings.dedupe === 'run' ? runIndex.find(set, settings.dedupeThreshold) : undefined);
           if (of !== undefined) {
             duplicates.push({ section: section.id, of });
@@ -172,7 +174,8 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       if (settings.dedupe === 'run') {
         for (const section of kept) {
           if (section.kind === 'heading') continue;
-          runIndex.add(shinglesOf(section.text, minimumShingles), `${doc.source}#${section.id}`);
+          // A section kept whole has its shingles already; one cut to some sentences needs its own.
+          runIndex.add(shingles.get(section.text) ?? shinglesOf(section.text, minimumShingles), `${doc.source}#${section.id}`);
         }
       }
       doc.data.ruleSavings = [...(doc.data.ruleSavings ?? []), ...savings.filter((saving) => saving.hits > 0)];

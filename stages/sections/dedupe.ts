@@ -13,10 +13,13 @@ const shingleSize = 3;
 
 /** Hashed word shingles of `text`. Texts too short to judge get an empty set. */
 export function shinglesOf(text: string, minimumShingles: number): Set<number> {
-  const folded = words(text);
+  // Each word hashed once, then combined three at a time: no joined strings to build and hash again.
+  const hashes = words(text).map(hash);
   const shingles = new Set<number>();
-  for (let index = 0; index + shingleSize <= folded.length; index++) {
-    shingles.add(hash(folded.slice(index, index + shingleSize).join(' ')));
+  for (let index = 0; index + shingleSize <= hashes.length; index++) {
+    let value = 0x811c9dc5;
+    for (let offset = 0; offset < shingleSize; offset++) value = Math.imul(value ^ hashes[index + offset]!, 0x01000193);
+    shingles.add(value >>> 0);
   }
   return shingles.size >= minimumShingles ? shingles : new Set();
 }
@@ -46,24 +49,33 @@ export class ShingleIndex {
     return this.#entries;
   }
 
-  /** The label of an earlier entry holding at least `threshold` of `shingles`, if any. */
+  /** The label of the earlier entry sharing the most of `shingles`, if it holds at least `threshold` of them (the earliest, on a tie). */
   find(shingles: ReadonlySet<number>, threshold: number): string | undefined {
     if (shingles.size === 0) return undefined;
-    const overlap = new Map<number, number>();
+    // Common shingles ("of the United") have postings as long as the run. An entry holding `threshold` of the
+    // shingles misses at most the rest, so it appears in the postings of any `size - floor(threshold * size) + 1`
+    // of them: candidates come from the rarest that many, and each is then counted exactly over all of them.
+    const postings: number[][] = [];
     for (const shingle of shingles) {
       const posting = this.#postings.get(shingle);
-      if (!posting) continue;
-      for (const entry of posting) overlap.set(entry, (overlap.get(entry) ?? 0) + 1);
+      if (posting) postings.push(posting);
     }
+    const needed = Math.max(1, Math.ceil(threshold * shingles.size - 1e-9));
+    if (postings.length < needed) return undefined;
+    postings.sort((left, right) => left.length - right.length);
+    const candidates = new Set<number>();
+    for (const posting of postings.slice(0, postings.length - needed + 1)) for (const entry of posting) candidates.add(entry);
     let best: number | undefined;
     let bestCount = 0;
-    for (const [entry, count] of overlap) {
-      if (count > bestCount) {
+    for (const entry of candidates) {
+      let count = 0;
+      for (const posting of postings) if (holds(posting, entry)) count++;
+      if (count > bestCount || (count === bestCount && best !== undefined && entry < best)) {
         best = entry;
         bestCount = count;
       }
     }
-    return best !== undefined && bestCount / shingles.size >= threshold ? this.#labels[best] : undefined;
+    return best !== undefined && bestCount >= needed ? this.#labels[best] : undefined;
   }
 
   add(shingles: ReadonlySet<number>, label: string): void {
@@ -84,4 +96,18 @@ export class ShingleIndex {
     this.#labels = [];
     this.#entries = 0;
   }
+}
+
+/** Whether the ascending list `posting` holds `entry` (binary search: postings are appended in entry order). */
+function holds(posting: readonly number[], entry: number): boolean {
+  let low = 0;
+  let high = posting.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = posting[middle]!;
+    if (value === entry) return true;
+    if (value < entry) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }
