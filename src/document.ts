@@ -96,6 +96,20 @@ export interface DocumentInit {
   metadata?: Record<string, unknown>;
 }
 
+/** Everything a document carries, as plain data: what crosses to a worker thread and back. */
+export interface DocumentState {
+  id: string;
+  source: string;
+  format: DocumentFormat;
+  original: string;
+  value: string;
+  metadata: Record<string, unknown>;
+  data: DataMap;
+  messages: DocumentMessage[];
+  stages: StageMetric[];
+  status: DocumentStatus;
+}
+
 export class DistillDocument {
   readonly id: string;
   readonly source: string;
@@ -140,6 +154,23 @@ export class DistillDocument {
     this.messages.push(message);
     this.status = 'skipped';
     return message;
+  }
+
+  /** This document as plain data (structured-cloneable). */
+  toState(): DocumentState {
+    const { id, source, format, original, value, metadata, data, messages, stages, status } = this;
+    return { id, source, format, original, value, metadata, data, messages, stages, status };
+  }
+
+  /** A document from `toState()`'s data, as it was. */
+  static fromState(state: DocumentState): DistillDocument {
+    const doc = new DistillDocument({ id: state.id, source: state.source, format: state.format, text: state.original, metadata: state.metadata });
+    doc.value = state.value;
+    doc.data = state.data;
+    doc.messages = state.messages;
+    doc.stages = state.stages;
+    doc.status = state.status;
+    return doc;
   }
 
   /** True while stages should still run on this document. */

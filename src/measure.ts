@@ -55,6 +55,8 @@ export interface MeasureOptions {
   budget?: number;
   stages?: readonly LocalStageName[];
   concurrency?: number;
+  /** Threads for the local stages; see `PipelineOptions.threads`. @default 1 */
+  threads?: number;
   /** Other methods to compare at the same budget, by name. */
   baselines?: Record<string, Baseline>;
   /** Strings that must survive, per input id. */
@@ -90,6 +92,7 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
     tokenizer,
     ...(options.budget === undefined ? {} : { budget: options.budget }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.stages ? { stages: options.stages } : {}),
     onStage: (event) => {
       chars.set(event.stage, (chars.get(event.stage) ?? 0) + event.charsIn);

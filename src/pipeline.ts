@@ -1,5 +1,6 @@
 import { DistillDocument } from './document.js';
 import { invalidOption } from './errors.js';
+import { LocalThreads, type LocalThreadsSetup } from './local-threads.js';
 import { loadFile, loadInput, type DocumentInput } from './loaders/index.js';
 import type { ModelPrice } from './pricing.js';
 import { toRecord, type DistillRecord } from './record.js';
@@ -37,8 +38,18 @@ export interface PipelineOptions {
   llm?: boolean;
   /** Show the request that would be sent, send nothing. @default false */
   dryRun?: boolean;
-  /** Documents in flight at once. @default 4 */
+  /** Documents in flight at once. @default 4, and at least twice `threads` */
   concurrency?: number;
+  /**
+   * Worker threads that run the local stages, a whole document each at a
+   * time; `1` runs them in the calling thread. More threads use more cores
+   * (one per core is the fast setting). Needs stage options that can be
+   * copied to a thread (no injected backends or classifiers) and the
+   * default tokenizer. Near duplicates (`sections.dedupe: 'run'`) are then
+   * looked for among the documents of the same thread.
+   * @default 1
+   */
+  threads?: number;
   /** Per-million-token prices that override or extend the built-in table. */
   prices?: Record<string, ModelPrice>;
   /** @default o200k_base (tiktoken) */
@@ -91,12 +102,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
     return createStage(name, options[name]);
   });
+  const threads = options.threads ?? 1;
+  const localNames = names.filter((name): name is LocalStageName => name !== 'llm');
+  const pool = threads > 1 ? new LocalThreads({ size: threads, stages: localNames, options: threadOptions(options), context: { task: options.task, model, ...(options.budget === undefined ? {} : { budget: options.budget }) } }) : undefined;
+  // With threads, the main thread runs only what must be shared by the whole run: the model calls.
+  const mainStages = pool ? stages.slice(localNames.length) : stages;
   const runOptions = {
-    stages,
+    stages: mainStages,
     context,
-    concurrency: options.concurrency ?? 4,
+    concurrency: Math.max(options.concurrency ?? 4, 2 * threads),
     ...(options.onStage ? { onStage: options.onStage } : {}),
   };
+  const prepare = pool ? async (input: PipelineInput) => pool.run(await load(input), options.onStage) : load;
   const recordOptions = { task: options.task, model, tokenizer, ...(options.prices ? { prices: options.prices } : {}) };
   const record = (doc: DistillDocument) => toRecord(doc, recordOptions);
 
@@ -106,18 +123,30 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     load,
     record,
     async *run(inputs) {
-      for await (const doc of runDocuments(inputs, load, runOptions)) yield record(doc);
+      for await (const doc of runDocuments(inputs, prepare, runOptions)) yield record(doc);
     },
     async process(input) {
-      return record(await runStages(await load(input), runOptions));
+      return record(await runStages(await prepare(input), runOptions));
     },
     async ready() {
-      for (const stage of stages) await stage.load?.();
+      if (pool) await pool.load();
+      for (const stage of mainStages) await stage.load?.();
     },
     async close() {
-      await Promise.all(stages.map((stage) => stage.close?.()));
+      await Promise.all([pool?.close(), ...stages.map((stage) => stage.close?.())]);
     },
   };
+}
+
+/** The local stages' options, checked once here: a thread gets a structured clone of them. */
+function threadOptions(options: PipelineOptions): LocalThreadsSetup['options'] {
+  const local: LocalThreadsSetup['options'] = {};
+  for (const name of localStageNames) if (options[name] !== undefined) Object.assign(local, { [name]: options[name] });
+  try {
+    return structuredClone(local);
+  } catch (error) {
+    throw invalidOption('threads', `1 when stage options hold functions or injected objects (${error instanceof Error ? error.message : String(error)})`, options.threads);
+  }
 }
 
 async function load(input: PipelineInput): Promise<DistillDocument> {
@@ -136,6 +165,12 @@ function validate(options: PipelineOptions): void {
   }
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
     throw invalidOption('concurrency', 'a positive integer', options.concurrency);
+  }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw invalidOption('threads', 'a positive integer', options.threads);
+  }
+  if ((options.threads ?? 1) > 1 && options.tokenizer !== undefined && options.tokenizer !== o200k) {
+    throw invalidOption('threads', '1 with a custom tokenizer (it cannot be copied to a thread)', options.threads);
   }
   if (options.stages !== undefined) {
     if (!Array.isArray(options.stages)) throw invalidOption('stages', `an array of ${localStageNames.join(', ')}`, options.stages);

@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DistillError } from '../../src/errors.js';
+import { siblingWorker, startWorker } from '../../src/worker-thread.js';
 import type { EntityType, FoundEntity } from './extract.js';
 import type { Span } from './patterns.js';
 
@@ -103,10 +101,7 @@ export class WorkerPool implements EntityBackend {
   constructor(options: WorkerPoolOptions) {
     this.size = options.size;
     this.#memoryMb = options.memoryMb;
-    const here = import.meta.url;
-    // From TypeScript source (vitest, tsx) the worker is a .ts file that needs the tsx loader; the built .js needs nothing.
-    const fromSource = here.endsWith('.ts');
-    this.#workerUrl = options.workerUrl ?? new URL(fromSource ? './worker.ts' : './worker.js', here);
+    this.#workerUrl = options.workerUrl ?? siblingWorker(import.meta.url, 'worker');
   }
 
   extract(job: ExtractJob): Promise<FoundEntity[][]> {
@@ -140,14 +135,7 @@ export class WorkerPool implements EntityBackend {
   }
 
   #spawn(): Slot {
-    const limits = {
-      // Flags that only make sense for the main script (`--input-type`, `--eval`) make a worker refuse to start.
-      execArgv: process.execArgv.filter((argument) => !/^(?:--input-type|--eval|-e|--print|-p)(?:=|$)/.test(argument)),
-      ...(this.#memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#memoryMb } }),
-    };
-    const worker = this.#workerUrl.pathname.endsWith('.ts')
-      ? new Worker(tsxBootstrap(this.#workerUrl), { eval: true, ...limits })
-      : new Worker(this.#workerUrl, limits);
+    const worker = startWorker(this.#workerUrl, this.#memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#memoryMb } });
     const slot: Slot = { worker, task: undefined, error: undefined };
     this.#slots.add(slot);
     worker.on('message', (reply: WorkerReply) => {
@@ -175,22 +163,4 @@ export class WorkerPool implements EntityBackend {
     });
     return slot;
   }
-}
-
-let tsxApi: string | undefined;
-
-/**
- * Source for a worker that registers tsx's loader in its own thread, then
- * imports the TypeScript worker. Node 20 ignores `--import` loaders given in
- * a worker's `execArgv` for the worker's entry, so this is how a .ts worker
- * runs under vitest or tsx. The built .js worker never comes here.
- */
-function tsxBootstrap(workerUrl: URL): string {
-  const require = createRequire(import.meta.url);
-  tsxApi ??= pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  return [
-    `import(${JSON.stringify(tsxApi)})`,
-    `.then(({ register }) => { register(); return import(${JSON.stringify(workerUrl.href)}); })`,
-    `.catch((error) => { console.error(error); process.exit(1); });`,
-  ].join('');
 }
