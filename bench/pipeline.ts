@@ -1,3 +1,4 @@
+import { defaultThreads } from '../src/local-threads.js';
 import { headTruncate, measure, type MeasureResult } from '../src/measure.js';
 import { langchainBm25 } from './baselines.js';
 import type { Corpus } from './corpora.js';
@@ -10,6 +11,8 @@ export async function measureCorpus(corpus: Corpus, options: { skipLangChain?: b
     name: corpus.name,
     task: corpus.task,
     budget: corpus.budget,
+    // As the CLI runs by default: the local stages on one thread per core.
+    threads: defaultThreads(),
     baselines: {
       [`head truncation to ${corpus.budget}`]: (text, _task, budget) => headTruncate(text, budget),
       ...(options.skipLangChain ? {} : { [`LangChain splitter + BM25 to ${corpus.budget}`]: (text: string, task: string, budget: number) => langchainBm25(text, task, budget) }),

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readConfig, type ConfigFile } from './config.js';
 import { DistillDocument } from './document.js';
 import { DistillError, UsageError } from './errors.js';
+import { defaultThreads } from './local-threads.js';
 import { walkFiles } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
@@ -49,7 +50,7 @@ Options:
 
 Run "distill run --help" to start.`;
 
-export const benchHelp = `distill bench <paths...> --task <text> [--budget N] [--stages list] [--concurrency N] [--out results.json]
+export const benchHelp = `distill bench <paths...> --task <text> [--budget N] [--stages list] [--concurrency N] [--threads N|auto] [--out results.json]
 
 Runs the local stages over your documents without sending anything, and
 prints what each stage removed (tokens in, tokens out, % removed, cumulative
@@ -82,7 +83,12 @@ Options:
                          pipeline order (default: ${localStageNames.join(',')})
   --out <file.jsonl>     write records here (default: stdout when piped)
   --dry-run              send nothing; show the request and its cost
-  --concurrency <n>      documents in flight at once (default: 4)
+  --concurrency <n>      documents in flight at once (default: 4, and at
+                         least twice --threads)
+  --threads <n|auto>     threads that run the local stages, a document each
+                         at a time; auto is one per core, up to 4 (default:
+                         auto). Near duplicates are then looked for among
+                         each thread's documents; 1 runs in one thread
   --config <file.json>   options from a JSON file; flags override it
   --disable-rule <name>  turn off a regex rule or family (repeatable), for
                          example --disable-rule regex:web-share-links
@@ -131,6 +137,7 @@ const runFlags = {
   out: { type: 'string' },
   'dry-run': { type: 'boolean' },
   concurrency: { type: 'string' },
+  threads: { type: 'string' },
   config: { type: 'string' },
   'disable-rule': { type: 'string', multiple: true },
   rules: { type: 'string' },
@@ -216,6 +223,13 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return number;
 }
 
+function threadCount(value: string | number | undefined): number {
+  if (value === undefined || value === 'auto') return defaultThreads();
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--threads must be a positive whole number or "auto", got "${value}"`);
+  return number;
+}
+
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter(Boolean);
 }
@@ -247,6 +261,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   const dryRun = dryRunFlag || !hasKey;
   const budget = positiveInt('budget', values.budget) ?? config.budget;
   const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
+  const threads = threadCount(values.threads ?? config.threads);
   const model = values.model ?? config.model;
   const llm = { ...config.llm } as Record<string, unknown>;
   const maxTokens = positiveInt('max-tokens', values['max-tokens']);
@@ -276,6 +291,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     dryRun,
     ...(budget === undefined ? {} : { budget }),
     ...(concurrency === undefined ? {} : { concurrency }),
+    threads,
     ...(model === undefined ? {} : { model }),
     ...(stages ? { stages: stages as LocalStageName[] } : {}),
     ...(config.prices ? { prices: config.prices } : {}),
@@ -411,6 +427,7 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     ...(budget === undefined ? {} : { budget, baselines: { [`head truncation to ${budget}`]: (text: string) => headTruncate(text, budget) } }),
     ...(options.stages ? { stages: options.stages } : {}),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
   io.stderr.write(`${formatMeasure(result)}\n`);
   if (values.out) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { localStageNames } from '../stages/names.js';
 import type { StageOptionsMap } from '../stages/index.js';
@@ -16,6 +17,11 @@ import { siblingWorker, startWorker } from './worker-thread.js';
  * run uses the machine. Each thread builds its own stages from the same
  * options; documents cross as plain data (`DistillDocument.toState`).
  */
+
+/** One thread per core the process may use, up to four: past that, each thread's models cost more memory than the rest of the run gains. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
 
 /** What a thread needs to build the local stages: names, their options and the run's context, all structured-cloneable. */
 export interface LocalThreadsSetup {

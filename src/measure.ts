@@ -42,6 +42,8 @@ export interface MeasureResult {
   mbPerSecond: number;
   documentsPerSecond: number;
   peakRssMb: number;
+  /** Threads that ran the local stages. */
+  threads: number;
   stages: StageRow[];
   methods: MethodRow[];
 }
@@ -96,7 +98,8 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
     ...(options.stages ? { stages: options.stages } : {}),
     onStage: (event) => {
       chars.set(event.stage, (chars.get(event.stage) ?? 0) + event.charsIn);
-      const end = performance.now();
+      // A thread's events arrive with its document, after the fact: place each interval where the stage ran.
+      const end = event.endedAt - performance.timeOrigin;
       const list = busy.get(event.stage) ?? [];
       list.push([end - event.ms, end]);
       busy.set(event.stage, list);
@@ -157,6 +160,7 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
     mbPerSecond: throughput(megabytes * 1e6, wallMs),
     documentsPerSecond: wallMs > 0 ? summary.documents / (wallMs / 1000) : 0,
     peakRssMb: Math.round(peakRss / 1e6),
+    threads: options.threads ?? 1,
     stages: stageList.map((stage) => ({
       stage: stage.stage,
       documents: stage.documents,

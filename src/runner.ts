@@ -16,6 +16,8 @@ export interface StageEvent {
   /** Characters of text the stage received, for throughput figures. */
   charsIn: number;
   ms: number;
+  /** When the stage ended, in epoch milliseconds (`performance.timeOrigin + performance.now()`), comparable across threads. */
+  endedAt: number;
 }
 
 export interface RunDocumentsOptions {
@@ -68,7 +70,7 @@ export async function runStages(doc: DistillDocument, options: Pick<RunDocuments
     const rules = doc.data.ruleSavings;
     delete doc.data.ruleSavings;
     doc.stages.push(rules && rules.length > 0 ? { ...metric, rules } : metric);
-    options.onStage?.({ doc, stage: stage.name, tokensIn, tokensOut, charsIn, ms });
+    options.onStage?.({ doc, stage: stage.name, tokensIn, tokensOut, charsIn, ms, endedAt: performance.timeOrigin + performance.now() });
   }
   return doc;
 }
