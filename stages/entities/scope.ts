@@ -1,6 +1,7 @@
 import type { Entity, Section } from '../../src/document.js';
 import { sentenceSpans } from '../../src/sections.js';
 import { terms } from '../sections/analyze.js';
+import { maxUnitChars } from '../sections/units.js';
 import type { FoundEntity } from './extract.js';
 import { normalizeDate, normalizeMoney, normalizePercent } from './normalize.js';
 import type { Span } from './patterns.js';
@@ -113,7 +114,7 @@ export function planScope(input: PlanScopeInput): ScopePlan {
   const sectionTerms = sections.map((section) => {
     if (section.kind === 'code') return [];
     const path = terms(section.headings.join(' '));
-    return [...terms(section.text), ...path, ...path];
+    return [...bodyTerms(section), ...path, ...path];
   });
   const termSets = sectionTerms.map((list) => new Set(list));
   const count = Math.max(1, sections.length);
@@ -147,6 +148,17 @@ export function planScope(input: PlanScopeInput): ScopePlan {
     taken += length;
   }
   return { scan };
+}
+
+/**
+ * A section's terms, sentence by sentence: the same terms as the whole text
+ * (sentences split at white space, which no term spans), and the same
+ * sentence strings the sections stage's units are, so its `terms` calls
+ * find these in the memo instead of stemming the text a second time.
+ */
+function bodyTerms(section: Section): string[] {
+  if (section.kind === 'list' || section.kind === 'table') return terms(section.text);
+  return sentenceSpans(section.text, maxUnitChars).flatMap((span) => terms(section.text.slice(span.start, span.end)));
 }
 
 /** BM25 of the section against the task, lifted by the idf share of the task it covers (the sections stage's section score, without phrases). */

@@ -36,7 +36,7 @@ export function terms(text: string): string[] {
   if (hit) return hit.slice();
   const out = computeTerms(text);
   if (text.length <= 2000) {
-    if (termCache.size >= 20_000) termCache.clear();
+    if (termCache.size >= 50_000) termCache.clear();
     termCache.set(text, out.slice());
   }
   return out;
@@ -47,9 +47,22 @@ function computeTerms(text: string): string[] {
   for (const raw of words(text)) {
     const token = raw.replace(/['’]s$/, '').replace(/['’]/g, '');
     if (token.length === 0 || stopWords.has(token)) continue;
-    out.push(/^\d/.test(token) ? token : stemmer(token));
+    out.push(/^\d/.test(token) ? token : stem(token));
   }
   return out;
+}
+
+const stems = new Map<string, string>();
+
+/** Porter stems, remembered: a corpus has far fewer distinct words than words. */
+function stem(word: string): string {
+  let stemmed = stems.get(word);
+  if (stemmed === undefined) {
+    stemmed = stemmer(word);
+    if (stems.size >= 100_000) stems.clear();
+    stems.set(word, stemmed);
+  }
+  return stemmed;
 }
 
 const cache = new Map<string, string>();

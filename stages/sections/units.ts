@@ -30,7 +30,7 @@ export interface Outline {
 }
 
 /** Units longer than this many characters are cut further (run-on lines), so something always fits a small budget. */
-const maxUnitChars = 600;
+export const maxUnitChars = 600;
 
 export function outline(sections: readonly Section[], tokenizer: Tokenizer, granularity: 'sentence' | 'section', budget: number | undefined): Outline {
   const ancestors: number[][] = [];
