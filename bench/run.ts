@@ -74,7 +74,7 @@ if (wanted('nq')) {
 if (wanted('scale')) {
   const scale = await runScale(quick ? 400 : 10_000);
   results.scale = scale;
-  say(`## scale: ${scale.documents} documents (SpamAssassin ham, repeated), whole local pipeline`);
+  say(`## scale: ${scale.documents} documents (SpamAssassin ham, repeated), whole local pipeline on ${scale.threads} threads`);
   say('');
   say(`${scale.documentsPerSecond} docs/s over ${scale.seconds} s; RSS by tenth of the run (MB): ${scale.rssMbByTenth.join(', ')}; growth first→last tenth ${scale.rssGrowthMb} MB`);
   say('');

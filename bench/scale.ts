@@ -1,3 +1,4 @@
+import { defaultThreads } from '../src/local-threads.js';
 import { createPipeline } from '../src/pipeline.js';
 import { spamAssassinFiles } from './corpora.js';
 
@@ -8,6 +9,7 @@ import { spamAssassinFiles } from './corpora.js';
  */
 export interface ScaleResult {
   documents: number;
+  threads: number;
   seconds: number;
   documentsPerSecond: number;
   /** Resident memory (MB) after each tenth of the run. */
@@ -18,7 +20,7 @@ export interface ScaleResult {
 
 export async function runScale(documents: number): Promise<ScaleResult> {
   const files = await spamAssassinFiles();
-  const pipeline = createPipeline({ task: 'Who wrote, what do they ask for or announce, and by when?', budget: 500, dryRun: true });
+  const pipeline = createPipeline({ task: 'Who wrote, what do they ask for or announce, and by when?', budget: 500, dryRun: true, threads: defaultThreads() });
   const inputs = function* () {
     for (let index = 0; index < documents; index++) yield { path: files[index % files.length]!, id: `copy-${index}` };
   };
@@ -36,6 +38,7 @@ export async function runScale(documents: number): Promise<ScaleResult> {
   const seconds = (performance.now() - started) / 1000;
   return {
     documents: done,
+    threads: defaultThreads(),
     seconds: Math.round(seconds * 10) / 10,
     documentsPerSecond: Math.round((done / seconds) * 10) / 10,
     rssMbByTenth,
