@@ -14,8 +14,23 @@ export interface SectionClassifier {
   readonly model: string;
   /** Every label the model can give. */
   readonly labels: readonly string[];
-  /** One label per text, in order. Long texts are read in windows and their scores averaged. */
-  classify(texts: readonly string[]): Promise<SectionLabel[]>;
+  /**
+   * One label per text, in order. Long texts are read in windows and their
+   * scores averaged. A backend may ignore `options` (an injected one often
+   * has no windows); the shipped one honours them.
+   */
+  classify(texts: readonly string[], options?: ClassifyCallOptions): Promise<SectionLabel[]>;
+}
+
+export interface ClassifyCallOptions {
+  /**
+   * Read a long text through at most this many windows, spread over it: the
+   * first for 1, the first and the last for 2, evenly spaced beyond.
+   * @default Infinity (every window)
+   */
+  maxWindows?: number;
+  /** Windows per model call. @default the `batchSize` the classifier was loaded with */
+  batchSize?: number;
 }
 
 export type ClassifierTask = 'text-classification' | 'zero-shot-classification';
@@ -29,6 +44,11 @@ export interface LoadClassifierOptions {
   labels?: readonly string[];
   hypothesisTemplate?: string;
   batchSize: number;
+  /**
+   * Threads ONNX Runtime may use inside one model call; `undefined` leaves
+   * its default (one per core).
+   */
+  threads?: number;
 }
 
 const shippedModelName = 'section-classifier';
@@ -74,6 +94,7 @@ export function loadClassifier(options: LoadClassifierOptions): Promise<SectionC
     options.labels ?? null,
     options.hypothesisTemplate ?? null,
     options.allowRemoteModels,
+    options.threads ?? null,
   ]);
   let classifier = loaded.get(key);
   if (!classifier) {
@@ -168,6 +189,99 @@ interface Window {
   ids: number[];
 }
 
+/**
+ * Where each window read from a text of `length` tokens starts: every
+ * `span` tokens when that makes at most `maxWindows` windows; otherwise
+ * `maxWindows` full windows spread evenly from the first token to the last
+ * (the first alone for 1, the first and the last for 2).
+ */
+export function windowStarts(length: number, span: number, maxWindows: number): number[] {
+  const count = Math.max(1, Math.ceil(length / span));
+  if (count <= maxWindows) return Array.from({ length: count }, (_, index) => index * span);
+  if (maxWindows === 1) return [0];
+  const last = length - span;
+  return Array.from({ length: maxWindows }, (_, index) => Math.round((index * last) / (maxWindows - 1)));
+}
+
+export interface ReadWindowsOptions {
+  /** Token ids of a text, without special tokens. */
+  encode: (text: string) => number[];
+  /** Tokens per window. */
+  span: number;
+  maxWindows: number;
+  /**
+   * Whether the tokenizer never lets a token span whitespace and reads each
+   * word alone (BERT WordPiece): then a text cut at a space encodes to an
+   * exact prefix or suffix of the whole text's tokens, and a long text's
+   * first and last windows can be read off its ends without encoding the middle.
+   */
+  cutsAtSpaces: boolean;
+}
+
+/** Roughly how many characters one window takes; a cut that falls short is widened, so this only sets the first guess. */
+const charsPerTokenGuess = 6;
+
+/** The token ids of each window `windowStarts` picks for `text`. */
+export function readWindows(text: string, options: ReadWindowsOptions): number[][] {
+  const { encode, span, maxWindows } = options;
+  if (options.cutsAtSpaces && maxWindows <= 2) {
+    const ends = readEnds(text, options);
+    if (ends) return maxWindows === 1 ? [ends.head] : [ends.head, ends.tail];
+  }
+  const pieces = encode(text);
+  if (pieces.length === 0) return [[]];
+  return windowStarts(pieces.length, span, maxWindows).map((start) => pieces.slice(start, start + span));
+}
+
+/**
+ * The first `span` tokens of `text` and its last `span` tokens, encoded from
+ * two disjoint cuts at spaces, or `undefined` when the text is too short for
+ * two disjoint full windows (then it is encoded whole).
+ */
+function readEnds(text: string, options: ReadWindowsOptions): { head: number[]; tail: number[] } | undefined {
+  const { encode, span } = options;
+  let chars = span * charsPerTokenGuess;
+  let head: number[] | undefined;
+  let headEnd = 0;
+  while (head === undefined) {
+    headEnd = spaceAfter(text, chars);
+    if (headEnd >= text.length) return undefined;
+    const tokens = encode(text.slice(0, headEnd));
+    if (tokens.length >= span) head = tokens.slice(0, span);
+    else chars *= 2;
+  }
+  if (options.maxWindows === 1) return { head, tail: [] };
+  chars = span * charsPerTokenGuess;
+  for (;;) {
+    const tailStart = spaceBefore(text, text.length - chars);
+    // The two cuts would overlap: the text holds fewer than two windows' worth beyond doubt, so read it whole.
+    if (tailStart <= headEnd) return undefined;
+    const tokens = encode(text.slice(tailStart));
+    if (tokens.length >= span) return { head, tail: tokens.slice(-span) };
+    chars *= 2;
+  }
+}
+
+const space = /[ \t\n\r]/;
+
+/** The index of the first space at or after `index` (the text's length if none). */
+function spaceAfter(text: string, index: number): number {
+  for (let at = Math.max(0, index); at < text.length; at++) if (space.test(text[at]!)) return at;
+  return text.length;
+}
+
+/** The index of the last space at or before `index` (-1 if none). */
+function spaceBefore(text: string, index: number): number {
+  for (let at = Math.min(text.length - 1, index); at >= 0; at--) if (space.test(text[at]!)) return at;
+  return -1;
+}
+
+/** Whether the tokenizer is BERT's: WordPiece words split at whitespace before anything else (see `ReadWindowsOptions.cutsAtSpaces`). */
+function cutsAtSpaces(tokenizer: unknown): boolean {
+  const json = (tokenizer as { _tokenizerJSON?: { model?: { type?: unknown }; pre_tokenizer?: { type?: unknown } } })._tokenizerJSON;
+  return json?.model?.type === 'WordPiece' && json.pre_tokenizer?.type === 'BertPreTokenizer';
+}
+
 async function loadTextClassification(
   transformers: Transformers,
   id: string,
@@ -175,7 +289,7 @@ async function loadTextClassification(
 ): Promise<SectionClassifier> {
   const { AutoModelForSequenceClassification, AutoTokenizer, Tensor } = transformers;
   const tokenizer = await AutoTokenizer.from_pretrained(id);
-  const model = await AutoModelForSequenceClassification.from_pretrained(id, { dtype: 'fp32' });
+  const model = await AutoModelForSequenceClassification.from_pretrained(id, { dtype: 'fp32', ...sessionOptions(options) });
   const config = model.config as unknown as Record<string, unknown>;
   const id2label = (config['id2label'] ?? {}) as Record<string, string>;
   const labelCount = Object.keys(id2label).length;
@@ -186,28 +300,30 @@ async function loadTextClassification(
   const prefix = wrapped.length >= 2 ? wrapped.slice(0, 1) : [];
   const suffix = wrapped.length >= 1 ? wrapped.slice(-1) : [];
   const span = Math.max(1, maxLength - prefix.length - suffix.length);
-  const padId = tokenizer.pad_token_id ?? 0;
+  const padId = BigInt(tokenizer.pad_token_id ?? 0);
+  const encode = (text: string) => tokenizer.encode(text, { add_special_tokens: false });
+  const exactCuts = cutsAtSpaces(tokenizer);
 
   return {
     model: options.model,
     labels,
-    async classify(texts) {
+    async classify(texts, call = {}) {
+      const maxWindows = call.maxWindows ?? Number.POSITIVE_INFINITY;
+      const batchSize = call.batchSize ?? options.batchSize;
       const windows: Window[] = [];
       texts.forEach((text, section) => {
-        const pieces = tokenizer.encode(text, { add_special_tokens: false });
-        if (pieces.length === 0) windows.push({ section, ids: [...prefix, ...suffix] });
-        for (let start = 0; start < pieces.length; start += span) {
-          windows.push({ section, ids: [...prefix, ...pieces.slice(start, start + span), ...suffix] });
+        for (const ids of readWindows(text, { encode, span, maxWindows, cutsAtSpaces: exactCuts })) {
+          windows.push({ section, ids: [...prefix, ...ids, ...suffix] });
         }
       });
       // Similar lengths share a batch, so little of each batch is padding.
       const order = windows.map((_, index) => index).sort((a, b) => windows[a]!.ids.length - windows[b]!.ids.length);
       const sums = texts.map(() => new Float64Array(labelCount));
       const weights = new Float64Array(texts.length);
-      for (let offset = 0; offset < order.length; offset += options.batchSize) {
-        const batch = order.slice(offset, offset + options.batchSize).map((index) => windows[index]!);
+      for (let offset = 0; offset < order.length; offset += batchSize) {
+        const batch = order.slice(offset, offset + batchSize).map((index) => windows[index]!);
         const length = Math.max(...batch.map((window) => window.ids.length));
-        const inputIds = new BigInt64Array(batch.length * length).fill(BigInt(padId));
+        const inputIds = new BigInt64Array(batch.length * length).fill(padId);
         const attentionMask = new BigInt64Array(batch.length * length);
         batch.forEach((window, row) => {
           window.ids.forEach((token, column) => {
@@ -234,9 +350,15 @@ async function loadTextClassification(
   };
 }
 
+/** ONNX Runtime session options: a thread count when one was asked for. */
+function sessionOptions(options: LoadClassifierOptions): { session_options?: Record<string, unknown> } {
+  if (options.threads === undefined) return {};
+  return { session_options: { intraOpNumThreads: options.threads, interOpNumThreads: 1 } };
+}
+
 async function loadZeroShot(transformers: Transformers, id: string, options: LoadClassifierOptions): Promise<SectionClassifier> {
   const candidates = [...(options.labels ?? [])];
-  const classifier = await transformers.pipeline('zero-shot-classification', id, { dtype: 'fp32' });
+  const classifier = await transformers.pipeline('zero-shot-classification', id, { dtype: 'fp32', ...sessionOptions(options) });
   const tokenizer = classifier.tokenizer;
   const config = classifier.model.config as unknown as Record<string, unknown>;
   // The hypothesis takes part of the window; leave it room.
@@ -245,7 +367,9 @@ async function loadZeroShot(transformers: Transformers, id: string, options: Loa
   return {
     model: options.model,
     labels: candidates,
-    async classify(texts) {
+    async classify(texts, call = {}) {
+      const maxWindows = call.maxWindows ?? Number.POSITIVE_INFINITY;
+      const batchSize = call.batchSize ?? options.batchSize;
       const windows: { section: number; text: string; weight: number }[] = [];
       texts.forEach((text, section) => {
         const pieces = tokenizer.encode(text, { add_special_tokens: false });
@@ -253,15 +377,15 @@ async function loadZeroShot(transformers: Transformers, id: string, options: Loa
           windows.push({ section, text, weight: Math.max(1, pieces.length) });
           return;
         }
-        for (let start = 0; start < pieces.length; start += span) {
+        for (const start of windowStarts(pieces.length, span, maxWindows)) {
           const chunk = pieces.slice(start, start + span);
           windows.push({ section, text: tokenizer.decode(chunk, { skip_special_tokens: true }), weight: chunk.length });
         }
       });
       const sums = texts.map(() => new Float64Array(candidates.length));
       const weights = new Float64Array(texts.length);
-      for (let offset = 0; offset < windows.length; offset += options.batchSize) {
-        const batch = windows.slice(offset, offset + options.batchSize);
+      for (let offset = 0; offset < windows.length; offset += batchSize) {
+        const batch = windows.slice(offset, offset + batchSize);
         const results = await classifier(
           batch.map((window) => window.text),
           candidates,

