@@ -62,6 +62,8 @@ export interface DataMap {
   sections?: Section[];
   /** o200k tokens of `original`, when the runner counted them (saves counting the whole text again for the record). */
   originalTokens?: number;
+  /** Prompt tokens of `original` wrapped for `task` (see src/prompt.ts), when a thread counted them where its count memo was warm. */
+  originalPromptTokens?: { task: string; tokens: number };
   /** The `value` the sections were cut from: when `value` changes, sections are stale. */
   sectionsOf?: string;
   /** Classifier output by section id. */

@@ -3,6 +3,7 @@ import { createStage } from '../stages/index.js';
 import { DistillDocument } from './document.js';
 import { DistillError } from './errors.js';
 import type { LocalThreadsSetup, ThreadReply, ThreadRequest, ThreadStageEvent } from './local-threads.js';
+import { buildMessages, countPromptTokens } from './prompt.js';
 import { runStages } from './runner.js';
 import type { StageContext } from './stage.js';
 import { o200k } from './tokens.js';
@@ -45,6 +46,8 @@ async function handle(request: ThreadRequest): Promise<ThreadReply> {
       context,
       onStage: ({ doc: _doc, ...event }) => events.push(event),
     });
+    // The record prices the original prompt; here the document's sentences are still in this thread's count memo.
+    doc.data.originalPromptTokens = { task: context.task, tokens: countPromptTokens(buildMessages(context.task, doc.original, doc.source), o200k) };
     return { id: request.id, ok: true, state: doc.toState(), events };
   } catch (error) {
     const known = error instanceof DistillError ? error : undefined;

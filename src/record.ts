@@ -51,7 +51,8 @@ export function toRecord(doc: DistillDocument, options: RecordOptions): DistillR
   const problem = doc.messages.find((message) => message.fatal) ?? (doc.status === 'skipped' ? doc.messages.at(-1) : undefined);
   const original = typeof doc.data.originalTokens === 'number' ? doc.data.originalTokens : tokenizer.count(doc.original);
   const distilledTokens = doc.stages.at(-1)?.tokensOut ?? tokenizer.count(distilled);
-  const originalPromptTokens = countPromptTokens(buildMessages(task, doc.original, doc.source), tokenizer);
+  const counted = doc.data.originalPromptTokens;
+  const originalPromptTokens = counted?.task === task ? counted.tokens : countPromptTokens(buildMessages(task, doc.original, doc.source), tokenizer);
   const distilledPromptTokens = countPromptTokens(buildMessages(task, distilled, doc.source), tokenizer);
   const pricing = options.prices ? { prices: options.prices } : {};
   const record: DistillRecord = {

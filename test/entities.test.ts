@@ -50,7 +50,8 @@ describe('extractEntities options', () => {
 });
 
 describe('extractEntities (in-process)', () => {
-  const stage = extractEntities({ workers: 0 });
+  // Every sentence and every type, whatever the task: these tests are about what extraction finds.
+  const stage = extractEntities({ workers: 0, scope: 'all' });
   afterAll(() => stage.close!());
 
   it('finds typed entities per section, with normalised values', async () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import nlp from 'compromise';
 import datesPlugin from 'compromise-dates';
 import type { Entity } from '../../src/document.js';
@@ -10,7 +11,15 @@ import { findEmails, findPhones, findUrls, type Span } from './patterns.js';
  * compromise (about 200 ms), so the stage imports it only where it runs.
  */
 
-nlp.plugin(datesPlugin);
+/*
+ * Two taggers: compromise with the date parser, and a second copy of
+ * compromise (its CommonJS build, a separate instance) without it. The date
+ * plugin adds about a third to every parse, so text read for other types
+ * only goes to the plain copy.
+ */
+const withDates = nlp;
+withDates.plugin(datesPlugin);
+const plain = createRequire(import.meta.url)('compromise') as typeof nlp;
 
 export type EntityType = Entity['type'];
 
@@ -129,7 +138,7 @@ export function extractJob(job: { sections: readonly { text: string; tagger: boo
 }
 
 function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], options: ExtractTextOptions): FoundEntity[] {
-  const doc = nlp(text) as unknown as TaggedDocument;
+  const doc = (types.has('date') ? withDates : plain)(text) as unknown as TaggedDocument;
   doc.compute('offset');
   const sentences = doc.document;
   const found: FoundEntity[] = [];
@@ -299,7 +308,7 @@ function resolveRelative(value: string, referenceDate: string): string | undefin
   const words = value.split(/\s+/);
   // compromise-dates gives up on a lead-in word it tagged into the date ("due next Friday"); retry without it.
   for (let skip = 0; skip < Math.min(3, words.length); skip++) {
-    const [parsed] = (nlp(words.slice(skip).join(' ')) as unknown as TaggedDocument).dates({ today: referenceDate, timezone: 'UTC' }).json();
+    const [parsed] = (withDates(words.slice(skip).join(' ')) as unknown as TaggedDocument).dates({ today: referenceDate, timezone: 'UTC' }).json();
     const interval = parsed?.dates;
     if (interval?.start) return isoFromInterval(interval.start, interval.end, interval.unit);
   }
