@@ -50,6 +50,8 @@ export function pack(outline: Outline, candidates: readonly Unit[], budget: numb
 
   let estimate = 0;
   for (const unit of candidates) {
+    // Past this point any unit costs at least its one token and a joiner: nothing more fits, and nothing need be counted.
+    if (chosen.size > 0 && budget - estimate < 2) break;
     if (unit.tokens > budget) continue;
     const cost = costOf(unit);
     if (estimate + cost > budget) continue;

@@ -17,7 +17,8 @@ export interface Unit {
   end: number;
   text: string;
   terms: string[];
-  tokens: number;
+  /** Exact o200k count of `text`. */
+  readonly tokens: number;
   score: number;
 }
 
@@ -67,7 +68,20 @@ function unitsOf(section: Section, index: number, tokenizer: Tokenizer, granular
   }
   return spans.map((span, position) => {
     const unitText = text.slice(span.start, span.end);
-    return { section: index, position, start: span.start, end: span.end, text: unitText, terms: terms(unitText), tokens: tokenizer.count(unitText), score: 0 };
+    let tokens: number | undefined;
+    return {
+      section: index,
+      position,
+      start: span.start,
+      end: span.end,
+      text: unitText,
+      terms: terms(unitText),
+      // Counted when packing first asks: units that score nothing are never candidates, and never counted.
+      get tokens() {
+        return (tokens ??= tokenizer.count(unitText));
+      },
+      score: 0,
+    };
   });
 }
 
