@@ -151,7 +151,7 @@ export function formatMeasure(result: import('./measure.js').MeasureResult): str
   );
   lines.push('');
   lines.push(
-    `whole local pipeline (${result.threads} thread${result.threads === 1 ? '' : 's'}): ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall (a stage's ms is the wall time it was busy with at least one document), peak RSS ${result.peakRssMb} MB; ${result.statuses.ok ?? 0} ok, ${result.statuses.skipped ?? 0} skipped, ${result.statuses.error ?? 0} error`,
+    `whole local pipeline (${result.threads} thread${result.threads === 1 ? '' : 's'}): ${result.mbPerSecond.toFixed(2)} MB/s, ${result.documentsPerSecond.toFixed(1)} docs/s, ${(result.wallMs / 1000).toFixed(1)} s wall after ${(result.readyMs / 1000).toFixed(1)} s to start threads and load models (a stage's ms is the wall time it was busy with at least one document), peak RSS ${result.peakRssMb} MB; ${result.statuses.ok ?? 0} ok, ${result.statuses.skipped ?? 0} skipped, ${result.statuses.error ?? 0} error`,
   );
   return lines.join('\n');
 }

@@ -60,7 +60,7 @@ export interface SelectionRecord {
   sectionsKept: number;
   sentencesIn: number;
   sentencesKept: number;
-  /** Exact when the document could fit the budget; else the sum of its sections' exact counts (within a few tokens). */
+  /** Exact o200k count of the text the stage received. */
   tokensIn: number;
   tokensKept: number;
   duplicates: { section: string; of: string }[];
@@ -129,13 +129,10 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       let cut: SelectionRecord['cut'];
       let tokensKept: number;
       const withoutDuplicates = sections.filter((_, index) => !duplicateSet.has(index));
-      // Counting a whole long document costs more than the rest of the stage: when the sum of its parts' exact
-      // counts is far over the budget it cannot fit, and that sum (within a few tokens) is what gets recorded.
-      const partsTokens = (list: readonly Section[]) => list.reduce((sum, section) => sum + tokenizer.count(section.text) + 1, -1);
-      const estimatedIn = partsTokens(sections);
-      const exact = budget === undefined || estimatedIn <= budget * 1.25 + 16;
-      const tokensIn = exact ? context.tokenizer.count(doc.value) : estimatedIn;
-      const dedupedTokens = duplicates.length === 0 ? tokensIn : exact ? context.tokenizer.count(renderSections(withoutDuplicates)) : partsTokens(withoutDuplicates);
+      // The runner has just counted this very text, so the count's memo of its sentences and lines makes this exact
+      // count cheap; the text without duplicates is mostly the same sentences again.
+      const tokensIn = context.tokenizer.count(doc.value);
+      const dedupedTokens = duplicates.length === 0 ? tokensIn : context.tokenizer.count(renderSections(withoutDuplicates));
       if (duplicates.length > 0) savings.push({ rule: 'sections:dedupe', hits: duplicates.length, tokensRemoved: tokensIn - dedupedTokens });
       if (duplicates.length > 0 && duplicates.length === bodies) {
         doc.message(`every section repeats an earlier one (first: ${duplicates[0]!.of}); nothing new is left to send`, 'sections:dedupe', {
