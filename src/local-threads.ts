@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import type { localStageNames } from '../stages/names.js';
 import type { StageOptionsMap } from '../stages/index.js';
 
@@ -7,7 +6,7 @@ type LocalStageName = (typeof localStageNames)[number];
 import { DistillDocument, type DocumentState } from './document.js';
 import { DistillError } from './errors.js';
 import type { StageEvent } from './runner.js';
-import { siblingWorker, startWorker } from './worker-thread.js';
+import { siblingWorker, ThreadPool } from './worker-thread.js';
 
 /**
  * The local stages on worker threads, a whole document per thread at a time.
@@ -50,30 +49,20 @@ export class LocalThreadError extends DistillError {
   }
 }
 
-interface Task {
-  request: ThreadRequest;
-  resolve(reply: Extract<ThreadReply, { ok: true }>): void;
-  reject(error: Error): void;
-}
-
-interface Slot {
-  worker: Worker;
-  task: Task | undefined;
-  error: Error | undefined;
-}
-
 export class LocalThreads {
   readonly size: number;
-  readonly #setup: LocalThreadsSetup;
-  readonly #workerUrl = siblingWorker(import.meta.url, 'local-thread');
-  #slots = new Set<Slot>();
-  #queue: Task[] = [];
-  #nextId = 0;
-  #closed = false;
+  #pool: ThreadPool<ThreadRequest, ThreadReply>;
 
   constructor(options: LocalThreadsOptions) {
     this.size = options.size;
-    this.#setup = { stages: options.stages, options: options.options, context: options.context };
+    const setup: LocalThreadsSetup = { stages: options.stages, options: options.options, context: options.context };
+    this.#pool = new ThreadPool({
+      size: options.size,
+      workerUrl: siblingWorker(import.meta.url, 'local-thread'),
+      workerOptions: { workerData: setup },
+      died: (reason, cause) => new LocalThreadError(`the thread running the local stages died: ${reason}`, { cause }),
+      closed: (queued) => new LocalThreadError(queued ? 'the pipeline was closed before this document ran' : 'the pipeline is closed'),
+    });
   }
 
   /**
@@ -84,7 +73,7 @@ export class LocalThreads {
   async run(doc: DistillDocument, onStage?: (event: StageEvent) => void): Promise<DistillDocument> {
     let reply: Extract<ThreadReply, { ok: true }>;
     try {
-      reply = await this.#submit({ id: this.#nextId++, type: 'run', state: doc.toState() });
+      reply = await this.#request((id) => ({ id, type: 'run', state: doc.toState() }));
     } catch (error) {
       const known = error instanceof DistillError ? error : new LocalThreadError(error instanceof Error ? error.message : String(error), { cause: error });
       doc.fail(known.message, 'pipeline:thread', { code: known.code, ...(known.fix ? { fix: known.fix } : {}) });
@@ -97,67 +86,17 @@ export class LocalThreads {
 
   /** Load every thread's stages (the classifier model) now, so a missing model fails once, before any document. */
   async load(): Promise<void> {
-    while (this.#slots.size < this.size) this.#slots.add(this.#spawn());
-    await Promise.all([...this.#slots].map(() => this.#submit({ id: this.#nextId++, type: 'load' })));
+    // Before any document, one request per thread lands on each thread.
+    await Promise.all(Array.from({ length: this.size }, () => this.#request((id) => ({ id, type: 'load' }))));
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const task of this.#queue.splice(0)) task.reject(new LocalThreadError('the pipeline was closed before this document ran'));
-    const slots = [...this.#slots];
-    this.#slots.clear();
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
-  #submit(request: ThreadRequest): Promise<Extract<ThreadReply, { ok: true }>> {
-    if (this.#closed) return Promise.reject(new LocalThreadError('the pipeline is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject });
-      this.#drain();
-    });
-  }
-
-  #drain(): void {
-    while (this.#queue.length > 0) {
-      let slot = [...this.#slots].find((candidate) => candidate.task === undefined);
-      if (!slot) {
-        if (this.#slots.size >= this.size) return;
-        slot = this.#spawn();
-        this.#slots.add(slot);
-      }
-      const task = this.#queue.shift()!;
-      slot.task = task;
-      slot.worker.ref();
-      slot.worker.postMessage(task.request);
-    }
-  }
-
-  #spawn(): Slot {
-    const worker = startWorker(this.#workerUrl, { workerData: this.#setup });
-    const slot: Slot = { worker, task: undefined, error: undefined };
-    worker.on('message', (reply: ThreadReply) => {
-      const task = slot.task;
-      if (!task || task.request.id !== reply.id) return;
-      slot.task = undefined;
-      // An idle thread must not keep the process alive if a caller forgets `close()`.
-      worker.unref();
-      if (reply.ok) task.resolve(reply);
-      else task.reject(new DistillError(reply.code ?? 'E_LOCAL_STAGE', reply.error, reply.fix ? { fix: reply.fix } : {}));
-      this.#drain();
-    });
-    worker.on('error', (error) => {
-      slot.error = error;
-    });
-    worker.on('exit', (code) => {
-      this.#slots.delete(slot);
-      const task = slot.task;
-      slot.task = undefined;
-      if (task) {
-        const reason = slot.error ? slot.error.message : `exit code ${code}`;
-        task.reject(new LocalThreadError(`the thread running the local stages died: ${reason}`, { cause: slot.error }));
-      }
-      if (!this.#closed) this.#drain();
-    });
-    return slot;
+  async #request(build: (id: number) => ThreadRequest): Promise<Extract<ThreadReply, { ok: true }>> {
+    const reply = await this.#pool.submit(build);
+    if (!reply.ok) throw new DistillError(reply.code ?? 'E_LOCAL_STAGE', reply.error, reply.fix ? { fix: reply.fix } : {});
+    return reply;
   }
 }

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { DistillError } from '../../src/errors.js';
-import { siblingWorker, startWorker } from '../../src/worker-thread.js';
+import { siblingWorker, ThreadPool } from '../../src/worker-thread.js';
 import type { EntityType, FoundEntity } from './extract.js';
 import type { Span } from './patterns.js';
 
@@ -69,98 +68,32 @@ export interface WorkerPoolOptions {
   workerUrl?: URL;
 }
 
-interface Task {
-  id: number;
-  job: ExtractJob;
-  resolve(results: FoundEntity[][]): void;
-  reject(error: Error): void;
-}
-
-interface Slot {
-  worker: Worker;
-  task: Task | undefined;
-  /** The thread's `error` event comes before `exit`; kept to explain the exit. */
-  error: Error | undefined;
-}
-
 /**
- * A small pool of worker threads, created lazily on the first job and
- * ended by `close()`. Each worker holds one job at a time, so a crash fails
- * exactly the job (and so the document) it was working on; the thread is
- * replaced for the jobs still queued.
+ * Entity extraction on a small pool of worker threads (see `ThreadPool`):
+ * a crash fails exactly the job, and so the document, it was working on.
  */
 export class WorkerPool implements EntityBackend {
   readonly size: number;
-  #memoryMb: number | undefined;
-  #workerUrl: URL;
-  #slots = new Set<Slot>();
-  #queue: Task[] = [];
-  #nextId = 0;
-  #closed = false;
+  #pool: ThreadPool<{ id: number; job: ExtractJob }, WorkerReply>;
 
   constructor(options: WorkerPoolOptions) {
     this.size = options.size;
-    this.#memoryMb = options.memoryMb;
-    this.#workerUrl = options.workerUrl ?? siblingWorker(import.meta.url, 'worker');
-  }
-
-  extract(job: ExtractJob): Promise<FoundEntity[][]> {
-    if (this.#closed) return Promise.reject(new EntityWorkerError('the entity worker pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, job, resolve, reject });
-      this.#drain();
+    this.#pool = new ThreadPool({
+      size: options.size,
+      workerUrl: options.workerUrl ?? siblingWorker(import.meta.url, 'worker'),
+      workerOptions: options.memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.memoryMb } },
+      died: (reason, cause) => new EntityWorkerError(`entity worker thread died while extracting: ${reason}`, { cause }),
+      closed: (queued) => new EntityWorkerError(queued ? 'the entity worker pool was closed before this job ran' : 'the entity worker pool is closed'),
     });
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const task of this.#queue.splice(0)) task.reject(new EntityWorkerError('the entity worker pool was closed before this job ran'));
-    const slots = [...this.#slots];
-    this.#slots.clear();
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  async extract(job: ExtractJob): Promise<FoundEntity[][]> {
+    const reply = await this.#pool.submit((id) => ({ id, job }));
+    if (!reply.ok) throw new EntityExtractionError(`entity extraction failed: ${reply.error}`);
+    return reply.results;
   }
 
-  #drain(): void {
-    while (this.#queue.length > 0) {
-      let slot = [...this.#slots].find((candidate) => candidate.task === undefined);
-      if (!slot) {
-        if (this.#slots.size >= this.size) return;
-        slot = this.#spawn();
-      }
-      const task = this.#queue.shift()!;
-      slot.task = task;
-      slot.worker.ref();
-      slot.worker.postMessage({ id: task.id, job: task.job });
-    }
-  }
-
-  #spawn(): Slot {
-    const worker = startWorker(this.#workerUrl, this.#memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.#memoryMb } });
-    const slot: Slot = { worker, task: undefined, error: undefined };
-    this.#slots.add(slot);
-    worker.on('message', (reply: WorkerReply) => {
-      const task = slot.task;
-      if (!task || task.id !== reply.id) return;
-      slot.task = undefined;
-      // An idle worker must not keep the process alive if a caller forgets `close()`.
-      worker.unref();
-      if (reply.ok) task.resolve(reply.results);
-      else task.reject(new EntityExtractionError(`entity extraction failed: ${reply.error}`));
-      this.#drain();
-    });
-    worker.on('error', (error) => {
-      slot.error = error;
-    });
-    worker.on('exit', (code) => {
-      this.#slots.delete(slot);
-      const task = slot.task;
-      slot.task = undefined;
-      if (task) {
-        const reason = slot.error ? `${slot.error.message}${'code' in slot.error && slot.error.code ? ` (${String(slot.error.code)})` : ''}` : `exit code ${code}`;
-        task.reject(new EntityWorkerError(`entity worker thread died while extracting: ${reason}`, { cause: slot.error }));
-      }
-      if (!this.#closed) this.#drain();
-    });
-    return slot;
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 }
