@@ -53,8 +53,9 @@ export interface ExtractEntitiesOptions {
    * `scopeBudgetFactor × context.budget` tokens; and inside those, when the
    * task asks for entity types, only the sentences holding a cue for one of
    * them (a currency, a digit, a number word, a month, a capitalised word...).
-   * There the tagger looks for dates only when the task asks for dates or
-   * for no type at all (the date parser adds a third to every parse).
+   * There the tagger looks only for the types the task asks for (each other
+   * type costs another pass, and the date parser a third more per parse),
+   * or for every type when the task asks for none it finds.
    * Everything else gets only exact patterns (e-mail, URL, phone, money with
    * a currency, percentages, dates that name their year).
    * `entityDigest.scanned` (sections read, at least in part, and the
@@ -206,10 +207,11 @@ export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
       const plan = scope === 'task' ? planScope({ sections, task: context?.task ?? '', budget: context?.budget, budgetFactor: scopeBudgetFactor }) : undefined;
       // Inside the sections it reads, the tagger reads only the sentences with a cue for a type the task asks for.
       const cueTypes = plan === undefined ? [] : taskEntityWants(context?.task ?? '').types.filter((type) => typeSet.has(type) && taggerTypes.has(type));
-      // The date parser adds about a third to every parse: under scope 'task', when the task asks for types the
-      // tagger finds, it looks for dates only if dates are among them.
-      const skipsDates = plan !== undefined && typeSet.has('date') && cueTypes.length > 0 && !cueTypes.includes('date');
-      const taggerReads = skipsDates ? types.filter((type) => type !== 'date') : types;
+      // And there it looks only for those types: each other view costs another pass of matches, and the date
+      // parser adds about a third to every parse. With no such type asked for, it looks for every type.
+      const taggerReads = cueTypes.length > 0 ? types.filter((type) => cueTypes.includes(type) || !taggerTypes.has(type)) : types;
+      const taggerLooked = new Set(taggerReads.filter((type) => taggerTypes.has(type)));
+      const notLooked = new Set(types.filter((type) => !taggerLooked.has(type)));
       const scanned = { sections: 0, chars: 0 };
       const skipped = { sections: 0, chars: 0, ids: [] as string[] };
       sections.forEach((section, index) => {
@@ -255,17 +257,14 @@ export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
       }
 
       if (plan !== undefined) {
-        // Sections compromise did not read still report the amounts, percentages and dates exact patterns can vouch for;
-        // so do the dates of sections it read without looking for dates.
+        // What compromise did not read, or did not look for, still gets the amounts, percentages and dates exact
+        // patterns can vouch for; where it read a part and looked for a type, its reading of that part stands.
         inputs.forEach((input, index) => {
           if (sections[index]!.kind === 'code') return;
-          const readWhole = input.tagger && input.ranges === undefined;
-          if (readWhole && !skipsDates) return;
           const found = results[index] ?? [];
           const exact = [...findEmails(input.text), ...findUrls(input.text), ...findPhones(input.text), ...found];
-          // Where the tagger read part of a section, its reading of that part stands.
-          const cheap = readWhole ? [] : findCheapEntities(input.text, typeSet, [...exact, ...(input.ranges ?? [])]);
-          if (input.tagger && skipsDates) cheap.push(...findCheapEntities(input.text, dateOnly, [...exact, ...cheap]));
+          const cheap = findCheapEntities(input.text, input.tagger ? notLooked : typeSet, exact);
+          if (input.tagger && input.ranges !== undefined) cheap.push(...findCheapEntities(input.text, taggerLooked, [...exact, ...cheap, ...input.ranges]));
           if (cheap.length > 0) results[index] = [...found, ...cheap].sort((a, b) => a.start - b.start || b.end - a.end);
         });
       }
@@ -345,7 +344,6 @@ function chunk(sections: ExtractJob['sections'], workers: number): ExtractJob['s
 }
 
 const nameTypes: ReadonlySet<EntityType> = new Set(['person', 'organization', 'place']);
-const dateOnly: ReadonlySet<EntityType> = new Set(['date']);
 
 function digest(entities: readonly Entity[], topNames: number): EntityDigest {
   const counts: Partial<Record<EntityType, number>> = {};

@@ -165,7 +165,7 @@ describe('extractEntities (worker threads)', () => {
 
   it('fails only the document whose worker crashed, with a clear message', { timeout: 60_000 }, async () => {
     const pool = new WorkerPool({ size: 1, workerUrl: new URL('../fixtures/entities/crash-worker.ts', import.meta.url) });
-    const stage = extractEntities({ backend: pool });
+    const stage = extractEntities({ backend: pool, scope: 'all' });
     try {
       const crashing = documentOf('Paid $5 to Mary Smith. CRASH-WORKER-NOW');
       const healthy = documentOf('Paid $7 to John Smith on May 1, 1901.');
