@@ -300,6 +300,10 @@ export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
       };
       return undefined;
     },
+    async load() {
+      // Only the in-process backend loads in this thread; a worker pool's threads load on their first job.
+      if (wantsTagger) await getBackend().load?.();
+    },
     async close() {
       // An injected backend belongs to the caller, who may share it between stages.
       if (backend && backend !== injected) await backend.close();

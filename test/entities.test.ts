@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DistillDocument, type Entity } from '../src/document.js';
 import { sectionsOf } from '../src/sections.js';
 import type { StageContext } from '../src/stage.js';
@@ -41,6 +41,14 @@ describe('extractEntities options', () => {
     expect(() => extractEntities({ workers: -1 })).toThrowErrorMatchingInlineSnapshot(
       `[TypeError: Expected \`workers\` to be a non-negative integer, got \`-1\` (number).]`,
     );
+  });
+
+  it('loads the tagger on load(), and only when a type needs it', async () => {
+    const backend = { extract: async () => [], load: vi.fn(async () => {}), close: async () => {} };
+    await extractEntities({ backend }).load!();
+    expect(backend.load).toHaveBeenCalledTimes(1);
+    await extractEntities({ backend, types: ['email', 'url'] }).load!();
+    expect(backend.load).toHaveBeenCalledTimes(1);
   });
 
   it('starts no worker until a document arrives', async () => {

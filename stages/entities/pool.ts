@@ -13,6 +13,8 @@ import type { Span } from './patterns.js';
 export interface EntityBackend {
   /** Entities of each section of the job, in the job's order. */
   extract(job: ExtractJob): Promise<FoundEntity[][]>;
+  /** Load the tagger now rather than on the first job (optional). */
+  load?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,11 @@ export class InProcessBackend implements EntityBackend {
     this.#core ??= import('./extract.js');
     const { extractJob } = await this.#core;
     return extractJob(job);
+  }
+
+  /** Import compromise (both copies) and parse one sentence, which unpacks its lexicon: about a second, paid before the first document. */
+  async load(): Promise<void> {
+    await this.extract({ sections: [{ text: 'Congress paid $4 billion to John Smith on 4 July 1901.', tagger: true }], types: ['money', 'person', 'date'] });
   }
 
   async close(): Promise<void> {}
