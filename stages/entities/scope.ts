@@ -106,6 +106,19 @@ export interface PlanScopeInput {
  * first, until about `budgetFactor × budget` tokens are taken.
  */
 export function planScope(input: PlanScopeInput): ScopePlan {
+  // The entities and classify stages ask for the same plan of the same sections, one after the other.
+  const key = `${input.budget}\u0000${input.budgetFactor}\u0000${input.task}`;
+  const known = plans.get(input.sections);
+  if (known?.key === key) return { scan: [...known.plan.scan] };
+  const plan = computePlan(input);
+  plans.set(input.sections, { key, plan });
+  return { scan: [...plan.scan] };
+}
+
+/** Plans by the sections array they were made for: a document's cut is one array until its text changes. */
+const plans = new WeakMap<readonly Section[], { key: string; plan: ScopePlan }>();
+
+function computePlan(input: PlanScopeInput): ScopePlan {
   const { sections } = input;
   const query = [...new Set(terms(input.task))];
   const wantedCues = [...new Set(taskEntityWants(input.task).types.map((type) => cues[type]).filter((cue): cue is RegExp => cue !== undefined))];
