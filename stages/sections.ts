@@ -159,7 +159,12 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         keptUnits = packed.units;
         tokensKept = packed.tokens;
         savings.push({ rule: cut === 'budget' ? 'sections:budget' : 'sections:relevance', hits: all.length - packed.units.length, tokensRemoved: dedupedTokens - packed.tokens });
-        if (packed.units.length === 0 && all.length > 0) {
+        if (packed.units.length === 0 && all.length > 0 && candidates.length === 0) {
+          // Something matched the task (so `lexical`), and all of it was a near duplicate: say so, not "too big".
+          doc.message('every sentence that matches the task repeats text kept earlier in the run; nothing new is left to send', 'sections:dedupe', {
+            fix: 'set `stages.sections.dedupe` to `document` to keep documents independent',
+          });
+        } else if (packed.units.length === 0 && all.length > 0) {
           doc.message(`no sentence fits the budget of ${limit} tokens; the distilled text is empty`, 'sections:budget', {
             fix: 'raise --budget, or split the document',
           });

@@ -163,6 +163,19 @@ describe('selectSections', () => {
     expect(copy.messages.map((message) => message.origin)).toEqual(['sections:dedupe']);
   });
 
+  it('says it was the duplicates, not the budget, when all that matches the task repeats an earlier document', async () => {
+    const matching = 'The quarterly report shows revenue of $4.2 million, up 12% on the previous quarter, driven by exports to Asia.';
+    const filler = Array.from({ length: 30 }, (_, index) => `Unrelated remark number ${index} about the weather and the garden path.`).join(' ');
+    const stage = selectSections();
+    const first = new DistillDocument({ id: 'a', source: 'a.txt', text: `${matching}\n\n${filler}` });
+    const second = new DistillDocument({ id: 'b', source: 'b.txt', text: `${filler.replaceAll('garden', 'orchard')}\n\n${matching}` });
+    await stage.run(first, context('What was the revenue?', 100));
+    await stage.run(second, context('What was the revenue?', 100));
+    expect(first.value).toContain('$4.2 million');
+    expect(second.value).toBe('');
+    expect(second.messages).toMatchObject([{ origin: 'sections:dedupe', reason: expect.stringContaining('every sentence that matches the task repeats') }]);
+  });
+
   it('without a budget, cuts by score gap and keeps at most half a long document', async () => {
     const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
     const doc = await distil(text, 'What are the four freedoms?');
