@@ -103,7 +103,7 @@ function countChunk(text: string): number {
  */
 const chunkBoundary = new RegExp(String.raw`\n(?=[^${space}/])|[.!?](?= \p{L})`, 'gu');
 const chunkMemoMinimum = 64;
-const chunkMemoChars = 16_000_000;
+const chunkMemoChars = 4_000_000;
 const chunkCounts = new Map<string, number>();
 let chunkChars = 0;
 

@@ -36,7 +36,7 @@ export function terms(text: string): string[] {
   if (hit) return hit.slice();
   const out = computeTerms(text);
   if (text.length <= 2000) {
-    if (termCache.size >= 50_000) termCache.clear();
+    if (termCache.size >= 20_000) termCache.clear();
     termCache.set(text, out.slice());
   }
   return out;
