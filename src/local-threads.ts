@@ -1,8 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { localStageNames } from '../stages/names.js';
 import type { StageOptionsMap } from '../stages/index.js';
-
-type LocalStageName = (typeof localStageNames)[number];
+import type { LocalStageName } from '../stages/names.js';
 import { DistillDocument, type DocumentState } from './document.js';
 import { DistillError } from './errors.js';
 import type { StageEvent } from './runner.js';

@@ -8,8 +8,9 @@ import { runDocuments, runStages, type StageEvent } from './runner.js';
 import type { Stage, StageContext } from './stage.js';
 import { o200k, type Tokenizer } from './tokens.js';
 import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
+import type { LocalStageName } from '../stages/names.js';
 
-export type LocalStageName = (typeof localStageNames)[number];
+export type { LocalStageName };
 
 /** A file to read, by path; `id` defaults to the path. */
 export interface PathInput {

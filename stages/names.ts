@@ -6,6 +6,8 @@
 /** The local stages, the ones `--stages` chooses from, in pipeline order; `llm` always runs last. */
 export const localStageNames = ['regex', 'entities', 'classify', 'sections'] as const;
 
+export type LocalStageName = (typeof localStageNames)[number];
+
 export const stageNames = [...localStageNames, 'llm'] as const;
 
 export type StageName = (typeof stageNames)[number];

@@ -2,7 +2,6 @@ import type { DistillDocument, RuleSaving, Section } from '../src/document.js';
 import { invalidOption } from '../src/errors.js';
 import { renderSections, sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
-import type { Tokenizer } from '../src/tokens.js';
 import { taskEntityWants } from './entities/task.js';
 import { shinglesOf, ShingleIndex } from './sections/dedupe.js';
 import { defaultWeights, scoreUnits, type ScoreWeights } from './sections/score.js';
@@ -80,13 +79,13 @@ const adaptiveMinimumTokens = 300;
 export function selectSections(options: SelectSectionsOptions = {}): Stage {
   const settings = validate(options);
   const runIndex = new ShingleIndex();
-  const counter = memoCounter();
 
   return {
     name: 'sections',
     run(doc: DistillDocument, context: StageContext) {
       const budget = context.budget ?? settings.budget;
-      const tokenizer = counter(context.tokenizer);
+      // The tokenizer remembers sentence and line counts itself (src/tokens.ts): repeated boilerplate is counted once.
+      const tokenizer = context.tokenizer;
       const sections = sectionsOf(doc);
       const shape = outline(sections, tokenizer, settings.granularity, budget);
       const bodies = shape.units.filter((units) => units.length > 0).length;
@@ -196,38 +195,6 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       };
       return undefined;
     },
-  };
-}
-
-/**
- * Exact counts of short texts, remembered per stage (bounded): sentences,
- * headings and boilerplate repeat across the documents of a run, and
- * counting is most of this stage's time. Counts are still exact; a new
- * tokenizer starts a new memo.
- */
-function memoCounter(): (tokenizer: Tokenizer) => Tokenizer {
-  let current: Tokenizer | undefined;
-  let memo: Tokenizer | undefined;
-  const counts = new Map<string, number>();
-  return (tokenizer) => {
-    if (tokenizer === current && memo) return memo;
-    current = tokenizer;
-    counts.clear();
-    memo = {
-      count(text) {
-        if (text.length > 2000) return tokenizer.count(text);
-        let count = counts.get(text);
-        if (count === undefined) {
-          count = tokenizer.count(text);
-          if (counts.size >= 50_000) counts.clear();
-          counts.set(text, count);
-        }
-        return count;
-      },
-      encode: (text) => tokenizer.encode(text),
-      decode: (tokens) => tokenizer.decode(tokens),
-    };
-    return memo;
   };
 }
 
