@@ -78,10 +78,26 @@ export function headTruncate(text: string, budget: number, tokenizer: Tokenizer 
   return '';
 }
 
-/** Whitespace-folded containment: the rule the annotated fixtures define for a span that survives. */
+/**
+ * Text as gold evidence is matched: NFKC, lower case, soft hyphens removed,
+ * curly quotes straightened, Unicode dashes to `-`, whitespace collapsed (the
+ * dev set's rule, and a superset of the annotated fixtures' whitespace fold).
+ */
+export function foldForMatch(value: string): string {
+  return value
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/\u00ad/g, '')
+    .replace(/[\u2018\u2019\u201a\u201b\u2032]/g, "'")
+    .replace(/[\u201c\u201d\u201e\u201f\u2033]/g, '"')
+    .replace(/[\u2010-\u2015\u2212]/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Whether a gold span survives in `text`, under `foldForMatch` on both sides. */
 export function survives(span: string, text: string): boolean {
-  const fold = (value: string) => value.replace(/\s+/g, ' ').trim();
-  return fold(text).includes(fold(span));
+  return foldForMatch(text).includes(foldForMatch(span));
 }
 
 export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<PipelineInput>, options: MeasureOptions): Promise<MeasureResult> {
