@@ -104,7 +104,7 @@ export async function runRetention(options: RetentionOptions = {}): Promise<Rete
 
   const loaded = new Map<string, DistillDocument>();
   for (const task of tasks) {
-    const doc = await loadFile(join(folder, task.file), task.file);
+    const doc = await loadFile(resolve(folder, task.file), task.file);
     if (doc.status !== 'ok') log(`${task.file}: ${doc.status} (${doc.messages.at(-1)?.reason ?? ''})`);
     loaded.set(task.file, doc);
   }
@@ -263,6 +263,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     options: {
       folder: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      options: { type: 'string' },
+      budgets: { type: 'string' },
       json: { type: 'string' },
       stages: { type: 'string' },
       losses: { type: 'boolean', default: false },
@@ -272,8 +275,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const result = await runRetention({
     ...(values.folder ? { folder: values.folder } : {}),
     ...(values.quick ? { limit: 12 } : {}),
+    ...(values.limit ? { limit: Number(values.limit) } : {}),
+    ...(values.budgets ? { budgets: values.budgets.split(',').map((budget) => (budget === 'none' ? null : Number(budget))) } : {}),
     ...(values.stages !== undefined ? { stages: values.stages.split(',').filter(Boolean) as LocalStageName[] } : {}),
     baselines: !values['no-baselines'],
+    ...(values.options ? { options: JSON.parse(values.options) as RetentionOptions['options'] } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${formatRetention(result)}\n`);

@@ -76,7 +76,14 @@ Options:
   --task <text>          what to ask about each document (required); section
                          selection scores sections against it
   --budget <tokens>      most tokens of each distilled document, counted
-                         exactly in o200k_base, never exceeded
+                         exactly in o200k_base, never exceeded. Without it
+                         (and without --ratio) nothing the task could use is
+                         cut: only near duplicates and noise sections
+                         (quoted replies, signatures, disclaimers) that
+                         share nothing with the task go
+  --ratio <share>        with no --budget, keep this share of each
+                         document's tokens, most relevant first (0.2 keeps
+                         a fifth)
   --model <name>         chat model, for the request and the prices
                          (default: gpt-4o)
   --stages <list>        local stages to run, comma-separated, always in
@@ -132,6 +139,7 @@ Examples:
 const runFlags = {
   task: { type: 'string' },
   budget: { type: 'string' },
+  ratio: { type: 'string' },
   model: { type: 'string' },
   stages: { type: 'string' },
   out: { type: 'string' },
@@ -260,6 +268,13 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   const hasKey = Boolean(env.OPENAI_API_KEY);
   const dryRun = dryRunFlag || !hasKey;
   const budget = positiveInt('budget', values.budget) ?? config.budget;
+  const sectionsOptions = { ...config.sections } as Record<string, unknown>;
+  if (values.ratio !== undefined) {
+    const ratio = Number(values.ratio);
+    if (!(ratio > 0 && ratio <= 1)) throw new UsageError(`--ratio must be a share of the document above 0 and at most 1, got "${values.ratio}"`, { fix: 'for example --ratio 0.2 keeps a fifth' });
+    if (budget !== undefined) throw new UsageError('--ratio and --budget contradict each other', { fix: 'keep one of them: --budget caps every document, --ratio keeps a share of each' });
+    sectionsOptions.ratio = ratio;
+  }
   const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
   const threads = threadCount(values.threads ?? config.threads);
   const model = values.model ?? config.model;
@@ -298,7 +313,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     regex: regex as PipelineOptions['regex'] & object,
     classify: classify as PipelineOptions['classify'] & object,
     ...(config.entities ? { entities: config.entities } : {}),
-    ...(config.sections ? { sections: config.sections } : {}),
+    ...(config.sections || values.ratio !== undefined ? { sections: sectionsOptions as PipelineOptions['sections'] & object } : {}),
     llmOptions: llm as PipelineOptions['llmOptions'] & object,
   };
   const dryRunReason = dryRunFlag ? '--dry-run was given' : hasKey ? undefined : 'OPENAI_API_KEY is not set';

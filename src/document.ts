@@ -35,6 +35,12 @@ export interface SectionLabel {
   score: number;
 }
 
+export interface SectionPrior {
+  label: string;
+  /** The rule that set it, `stage:rule`. */
+  origin: string;
+}
+
 export interface Entity {
   type: 'person' | 'place' | 'organization' | 'date' | 'money' | 'percent' | 'number' | 'email' | 'url' | 'phone';
   text: string;
@@ -68,6 +74,12 @@ export interface DataMap {
   sectionsOf?: string;
   /** Classifier output by section id. */
   labels?: Record<string, SectionLabel>;
+  /**
+   * What a task-independent stage thinks a section may be (a quoted reply, a
+   * signature, a disclaimer), by section id: a prior that selection weighs
+   * against the task, instead of a deletion made before the task was seen.
+   */
+  priors?: Record<string, SectionPrior>;
   entities?: Entity[];
   /** Per-rule savings of the stage that is running, moved onto its stage metric by the runner. */
   ruleSavings?: RuleSaving[];

@@ -34,8 +34,9 @@ export function sectionsOf(doc: DistillDocument): Section[] {
   const sections = sectionize(doc.value);
   doc.data.sections = sections;
   doc.data.sectionsOf = doc.value;
-  // Labels belong to the old cut; keep only those whose section survived unchanged.
+  // Labels and priors belong to the old cut, whose ids the new one reuses for other text.
   if (doc.data.labels) doc.data.labels = {};
+  if (doc.data.priors) doc.data.priors = {};
   return sections;
 }
 
@@ -329,4 +330,19 @@ function trimSpan(text: string, start: number, end: number): Span {
   while (start < end && /\s/.test(text[start]!)) start++;
   while (end > start && /\s/.test(text[end - 1]!)) end--;
   return { start, end };
+}
+
+/**
+ * Where each section starts in `text`, the text it was cut from: sections
+ * are verbatim slices in order, so one forward search each finds them.
+ */
+export function sectionOffsets(text: string, sections: readonly Section[]): number[] {
+  const offsets: number[] = [];
+  let cursor = 0;
+  for (const section of sections) {
+    const at = text.indexOf(section.text, cursor);
+    offsets.push(at);
+    if (at >= 0) cursor = at + section.text.length;
+  }
+  return offsets;
 }

@@ -14,7 +14,7 @@ import { terms } from './sections/analyze.js';
 export { clearClassifierCache, defaultModelPath, isHubModelId, loadClassifier } from './classify-model.js';
 export type { ClassifierTask, ClassifyCallOptions, SectionClassifier } from './classify-model.js';
 
-/** The shipped model's noise labels: what is dropped unless the config says otherwise. */
+/** The shipped model's noise labels: what lowers a section's score in selection, and what `drop` may name to delete. */
 export const noiseLabels = ['legal', 'navigation', 'signature', 'quoted', 'footer', 'references'] as const;
 
 /** The shipped model's content labels, never dropped by default. */
@@ -56,7 +56,12 @@ export interface ClassifySectionsOptions {
   hypothesisTemplate?: string;
   /**
    * Labels whose sections are dropped when scored at or above `threshold`.
-   * @default ['legal', 'navigation', 'signature', 'quoted', 'footer', 'references']
+   * By default nothing is dropped: this stage has not seen the task, and a
+   * signature or a quoted reply can be what a task asks about. The labels
+   * are priors that the sections stage weighs against the task (noise
+   * labels lower a section's score). Name labels here, for example
+   * `noiseLabels`, to delete them before the task is seen.
+   * @default []
    */
   drop?: string[];
   /** The score a section needs for its label to drop it. @default 0.8 */
@@ -338,7 +343,7 @@ interface Settings {
 function validate(options: ClassifySectionsOptions): Settings {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
   const { model, allowRemoteModels = false, task = 'text-classification', labels, hypothesisTemplate } = options;
-  const { drop = [...noiseLabels], threshold = 0.8, batchSize = 32, classifier } = options;
+  const { drop = [], threshold = 0.8, batchSize = 32, classifier } = options;
   const { maxWindows = defaultMaxWindows, scope = 'task', scopeBudgetFactor = defaultScopeBudgetFactor, threads = defaultThreads } = options;
   if (model !== undefined && (typeof model !== 'string' || model.trim() === '')) {
     throw invalidOption('model', 'a model folder path or a hub id', model);

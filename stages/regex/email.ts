@@ -292,6 +292,7 @@ export const emailRules: readonly RegexRule[] = [
   {
     name: 'regex:email-quoted-replies',
     family: 'email',
+    label: 'quoted',
     description: 'quoted text of earlier messages with its "On ... wrote:" line: ">" lines, "|" blocks under an attribution, "-----Original Message-----" tails',
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeQuotedReplies),
@@ -299,6 +300,7 @@ export const emailRules: readonly RegexRule[] = [
   {
     name: 'regex:email-signature',
     family: 'email',
+    label: 'signature',
     description: 'signature blocks after a "-- " line',
     hint: /^(?:- )?--[ \t]?$/m,
     appliesTo: onEmail,
@@ -307,6 +309,7 @@ export const emailRules: readonly RegexRule[] = [
   {
     name: 'regex:email-list-footer',
     family: 'email',
+    label: 'footer',
     description: 'mailing-list footers at the end of a message (list name, listinfo link, subscription help)',
     appliesTo: onEmail,
     apply: (text) => onEmailBody(text, removeListFooters),
@@ -314,6 +317,7 @@ export const emailRules: readonly RegexRule[] = [
   {
     name: 'regex:email-unsubscribe',
     family: 'email',
+    label: 'footer',
     description: 'short paragraphs telling how to unsubscribe, with a link or an address',
     hint: /unsubscribe|to be removed|remove yourself|stop receiving|leave (?:the|this) list|change your|opt[ -]out|update your|if you|you are|you received|was sent to|click here|manage/i,
     appliesTo: onEmail,
@@ -322,6 +326,7 @@ export const emailRules: readonly RegexRule[] = [
   {
     name: 'regex:email-disclaimer',
     family: 'email',
+    label: 'legal',
     description: 'confidentiality disclaimers ("intended recipient", "received this in error") and their heading',
     hint: /intended|in error|if you are not|confidential|privileged|disclaimer|views|not necessarily|unauthori|prohibited/i,
     appliesTo: onEmail,

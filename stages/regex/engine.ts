@@ -38,6 +38,15 @@ export interface RegexRule {
    * cannot change it and is skipped (most documents have no cookie banner).
    */
   readonly hint?: RegExp;
+  /**
+   * What the rule's matches may be (`quoted`, `signature`, `legal`, `footer`,
+   * `navigation`): text that is sometimes the evidence a task needs. Such a
+   * rule does not delete; it labels the spans it would have removed, and the
+   * sections stage weighs that prior against the task (the `remove` option
+   * of the stage deletes them as before). A rule without a label matches
+   * only what is never evidence, and deletes it.
+   */
+  readonly label?: string;
   /** Whether the rule runs on this document at all (email rules only on emails). */
   appliesTo?(environment: RuleEnvironment): boolean;
   apply(text: string, environment: RuleEnvironment): RuleResult;
@@ -195,4 +204,31 @@ export function environmentOf(text: string, format: DocumentFormat): RuleEnviron
     email: format === 'email' || ((format === 'text' || format === 'markdown') && looksLikeEmail(text)),
     paged: text.includes('\f'),
   };
+}
+
+/**
+ * The character spans of `before` that a line-removing rule took out to
+ * give `after`: the lines of `after` are matched in order against those of
+ * `before`, and every line left over was removed. `undefined` when `after`
+ * is not `before` with whole lines removed (the rule rewrote a line).
+ */
+export function removedSpans(before: string, after: string): Array<[number, number]> | undefined {
+  const lines = before.split('\n');
+  const kept = after.split('\n');
+  const spans: Array<[number, number]> = [];
+  let offset = 0;
+  let next = 0;
+  for (const line of lines) {
+    const end = offset + line.length;
+    if (next < kept.length && kept[next] === line) next++;
+    else {
+      const last = spans.at(-1);
+      // A removed line takes its line break; runs of removed lines make one span.
+      if (last && last[1] === offset) last[1] = end + 1;
+      else spans.push([offset, end + 1]);
+    }
+    offset = end + 1;
+  }
+  if (next < kept.length) return undefined;
+  return spans.map(([start, end]) => [start, Math.min(end, before.length)]);
 }

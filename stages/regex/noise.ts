@@ -114,21 +114,30 @@ function removeUuencode(text: string): RuleResult {
   });
 }
 
-/** 32+ hex digits (MD5, SHA-1, SHA-256) or a UUID, standing alone: not part of a URL, a path or an address. */
-const hexId = /(?<![\w/=.:@#?&%+-])(?:[0-9a-f]{32,}|[0-9A-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![\w/=.@#?&%+-])/g;
-
 /** A label right before an id makes it a fact ("MD5 (file) = 459c..."), not noise. */
 const idLabel = /\b(?:md5|sha-?\d*|checksum|hash|digest|commit|fingerprint|key|revision|rev|uuid|guid)\b/i;
 
+/** A line that is nothing but 32+ hex digits (MD5, SHA-1, SHA-256) or a UUID, blanks aside. */
+const idLine = /^[ \t]*(?:[0-9a-f]{32,}|[0-9A-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})[ \t\r]*$/;
+
+/**
+ * Ids alone on a line go (the line is left blank); an id inside a sentence
+ * stays, since an order number or a commit may be what the task asks for.
+ */
 function removeIds(text: string): RuleResult {
   let hits = 0;
-  const out = text.replace(hexId, (id: string, offset: number) => {
-    if (!/\d/.test(id) || !/[a-f]/i.test(id)) return id;
-    if (idLabel.test(text.slice(Math.max(0, offset - 40), offset))) return id;
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    if (line.length > 200 || !idLine.test(line)) continue;
+    const id = line.trim();
+    if (!/\d/.test(id) || !/[a-f]/i.test(id)) continue;
+    // A label on the line above makes it a fact ("SHA-256:" then the digest), not noise.
+    if (index > 0 && idLabel.test(lines[index - 1]!.slice(-40))) continue;
+    lines[index] = '';
     hits++;
-    return '';
-  });
-  return hits === 0 ? unchanged(text) : { text: out, hits };
+  }
+  return hits === 0 ? unchanged(text) : { text: lines.join('\n'), hits };
 }
 
 /** Query parameters that only tell the sender who clicked. */
@@ -281,7 +290,7 @@ export const noiseRules: readonly RegexRule[] = [
   {
     name: 'regex:noise-ids',
     family: 'noise',
-    description: 'long hex identifiers (32+ digits: hashes, message ids) and UUIDs standing alone',
+    description: 'long hex identifiers (32+ digits: hashes, message ids) and UUIDs alone on a line (inside a sentence they stay: they may be the answer)',
     apply: removeIds,
   },
 ];

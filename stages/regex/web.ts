@@ -88,6 +88,7 @@ export const webRules: readonly RegexRule[] = [
   {
     name: 'regex:web-navigation',
     family: 'web',
+    label: 'navigation',
     description: '"Skip to content", "Back to top" and menu toggles',
     hint: /skip to|jump to|to top|top of page|menu|toggle/i,
     apply: (text) => removeLines(text, (line) => line.length <= 400 && navigationLink.test(line)),
@@ -95,6 +96,7 @@ export const webRules: readonly RegexRule[] = [
   {
     name: 'regex:web-breadcrumbs',
     family: 'web',
+    label: 'navigation',
     description: 'breadcrumb trails starting at Home ("Home > News > World")',
     hint: /^[ \t]*(?:you are here:?[ \t]*)?\[?home\b/im,
     apply: (text) => removeLines(text, isBreadcrumb),
@@ -102,6 +104,7 @@ export const webRules: readonly RegexRule[] = [
   {
     name: 'regex:web-rights-reserved',
     family: 'web',
+    label: 'legal',
     description: 'copyright lines that say "All rights reserved"',
     hint: /rights reserved/i,
     apply: (text) => removeLines(text, (line) => line.length <= 300 && rightsReserved.test(line)),

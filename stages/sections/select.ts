@@ -159,29 +159,33 @@ function joiner(left: string, right: string, gap: string): string {
 }
 
 /**
- * The budget when the user gave none: cut the ranked units at the largest
- * drop in score, keeping at least a floor and at most `maxShare` of the
- * document, so a sharp answer stays sharp and a diffuse one keeps context.
+ * The order in which packing offers units to the budget: everything that
+ * scores, best first; then, so the budget is spent while text remains, the
+ * rest, nearest a scoring unit first (an answer's neighbours and its
+ * section), then in document order. With no lexical match every unit
+ * carries a centrality score and the order is by score alone.
  */
-export function adaptiveBudget(candidates: readonly Unit[], documentTokens: number, maxShare: number): number {
-  const cap = Math.max(1, Math.floor(documentTokens * maxShare));
-  const floor = Math.min(cap, Math.max(150, Math.floor(documentTokens * 0.1)));
-  const top = candidates[0]?.score ?? 0;
-  if (top <= 0) return floor;
-  let cumulative = 0;
-  let best = -1;
-  let bestBudget = floor;
-  for (let index = 0; index < candidates.length; index++) {
-    const unit = candidates[index]!;
-    cumulative += unit.tokens + 1;
-    if (cumulative > cap) break;
-    if (cumulative < floor) continue;
-    const next = candidates[index + 1]?.score ?? 0;
-    const gap = (unit.score - next) / top;
-    if (gap > best) {
-      best = gap;
-      bestBudget = cumulative;
+export function fillOrder(outline: Outline, units: readonly Unit[], lexical: boolean): Unit[] {
+  const byScore = (left: Unit, right: Unit) => right.score - left.score || left.section - right.section || left.position - right.position;
+  if (!lexical) return [...units].sort(byScore);
+  const scoring = units.filter((unit) => unit.score > 0).sort(byScore);
+  const distance = new Map<Unit, number>();
+  for (const section of outline.units) {
+    // Distance in units to the nearest scoring unit of the same section; sections with none come after.
+    let last = -Infinity;
+    for (const unit of section) {
+      if (unit.score > 0) last = unit.position;
+      distance.set(unit, unit.position - last);
+    }
+    last = Infinity;
+    for (let index = section.length - 1; index >= 0; index--) {
+      const unit = section[index]!;
+      if (unit.score > 0) last = unit.position;
+      distance.set(unit, Math.min(distance.get(unit)!, last - unit.position));
     }
   }
-  return Math.max(floor, bestBudget);
+  const rest = units
+    .filter((unit) => !(unit.score > 0))
+    .sort((left, right) => distance.get(left)! - distance.get(right)! || left.section - right.section || left.position - right.position);
+  return [...scoring, ...rest];
 }
