@@ -4,9 +4,10 @@ import { renderSections, sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import { taskEntityWants } from './entities/task.js';
 import { shinglesOf, ShingleIndex } from './sections/dedupe.js';
-import { defaultWeights, scoreUnits, type ScoreWeights } from './sections/score.js';
-import { adaptiveBudget, pack } from './sections/select.js';
+import { defaultWeights, isNoiseLabel, scoreUnits, type ScoreWeights } from './sections/score.js';
+import { fillOrder, pack } from './sections/select.js';
 import { outline, type Unit } from './sections/units.js';
+import { loadWordVectors, type WordVectors } from './sections/vectors.js';
 
 /**
  * Task-aware section selection under an exact token budget: the stage that
@@ -17,7 +18,13 @@ import { outline, type Unit } from './sections/units.js';
  * reaches the budget. It is never exceeded.
  */
 export interface SelectSectionsOptions {
-  /** Token budget when the run gives none (`context.budget`, from `--budget`, wins). Without either, an adaptive cut. */
+  /**
+   * Token budget when the run gives none (`context.budget`, from `--budget`,
+   * wins). With neither a budget nor a `ratio`, nothing the task could use
+   * is cut: the document goes whole but for near duplicates and for the
+   * sections labelled noise (quoted replies, signatures, disclaimers,
+   * navigation) that share nothing with the task.
+   */
   budget?: number;
   /**
    * `sentence` chooses sentences (and list or table lines) inside sections;
@@ -35,8 +42,11 @@ export interface SelectSectionsOptions {
   dedupe?: 'run' | 'document' | 'off';
   /** Share of a section's word shingles already seen that makes it a duplicate. @default 0.8 */
   dedupeThreshold?: number;
-  /** With no budget, the most of a document the adaptive cut keeps. @default 0.5 */
-  maxShare?: number;
+  /**
+   * With no budget, keep this share of each document's tokens, the most
+   * relevant first (LLMLingua's `rate`): `0.2` keeps a fifth.
+   */
+  ratio?: number;
   /**
    * Score multipliers by classifier label, over the built-in ones (noise-like
    * labels such as `navigation`, `legal`, `signature` are down-weighted by their score).
@@ -50,8 +60,12 @@ export interface SelectSectionsOptions {
 /** What the stage records on `doc.data.selection` (and the output record). */
 export interface SelectionRecord {
   budget: number | null;
-  /** How the cut was made: `fits` (nothing to cut), `budget`, or `adaptive` (no budget given). */
-  cut: 'fits' | 'budget' | 'adaptive';
+  /**
+   * How the cut was made: `fits` (within the budget after dedupe, kept
+   * whole), `budget`, `ratio`, or `whole` (no budget: only duplicates and
+   * noise the task does not touch went).
+   */
+  cut: 'fits' | 'budget' | 'ratio' | 'whole';
   granularity: 'sentence' | 'section';
   /** Whether the task matched the text; when not, units were ranked by centrality. */
   lexical: boolean;
@@ -73,12 +87,11 @@ declare module '../src/document.js' {
 
 const minimumShingles = 8;
 
-/** Below this many tokens, the adaptive cut (no budget) keeps the document whole. */
-const adaptiveMinimumTokens = 300;
 
 export function selectSections(options: SelectSectionsOptions = {}): Stage {
   const settings = validate(options);
   const runIndex = new ShingleIndex();
+  let vectors: WordVectors | undefined;
 
   return {
     name: 'sections',
@@ -118,8 +131,10 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         wants: taskEntityWants(context.task),
         entities: doc.data.entities,
         labels: doc.data.labels,
+        priors: doc.data.priors,
         labelWeights: settings.labelWeights,
         weights: settings.weights,
+        vectors: settings.weights.meaning > 0 ? (vectors ??= loadWordVectors()) : undefined,
       });
 
       const savings: RuleSaving[] = [];
@@ -139,28 +154,37 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         });
       }
 
-      // Without a budget a short document is left whole: cutting it saves little and risks the answer.
-      if (budget !== undefined ? dedupedTokens <= budget : dedupedTokens <= adaptiveMinimumTokens) {
-        cut = 'fits';
+      const remaining = shape.units.filter((_, index) => !duplicateSet.has(index));
+      const limit = budget ?? (settings.ratio === undefined ? undefined : Math.max(1, Math.floor(dedupedTokens * settings.ratio)));
+      if (limit !== undefined ? dedupedTokens <= limit : !lexical) {
+        // It fits, or (no budget) the task matched nothing lexically, so nothing can be called irrelevant: keep it whole.
+        cut = limit === undefined ? 'whole' : 'fits';
         kept = withoutDuplicates;
-        keptUnits = shape.units.filter((_, index) => !duplicateSet.has(index)).flat();
+        keptUnits = remaining.flat();
         tokensKept = dedupedTokens;
+      } else if (limit === undefined) {
+        // No budget: drop only sections that a stage labelled noise and that share nothing with the task.
+        cut = 'whole';
+        const noise = withoutDuplicates.filter((section) => {
+          const index = sections.indexOf(section);
+          return isNoise(doc, section.id) && shape.units[index]!.length > 0 && shape.units[index]!.every((unit) => unit.score <= 0);
+        });
+        kept = withoutDuplicates.filter((section) => !noise.includes(section));
+        keptUnits = remaining.flat().filter((unit) => !noise.includes(sections[unit.section]!));
+        tokensKept = noise.length === 0 ? dedupedTokens : context.tokenizer.count(renderSections(kept));
+        if (noise.length > 0) savings.push({ rule: 'sections:noise', hits: noise.length, tokensRemoved: dedupedTokens - tokensKept });
       } else {
-        const all = shape.units.filter((_, index) => !duplicateSet.has(index)).flat();
-        // Zero-score units carry nothing the task asked for: never spend budget on them while something scores.
-        const candidates = (lexical ? all.filter((unit) => unit.score > 0) : all).sort(
-          (left, right) => right.score - left.score || left.section - right.section || left.position - right.position,
-        );
-        cut = budget === undefined ? 'adaptive' : 'budget';
-        const limit = budget ?? adaptiveBudget(candidates, dedupedTokens, settings.maxShare);
+        const all = remaining.flat();
+        cut = budget === undefined ? 'ratio' : 'budget';
+        const candidates = fillOrder(shape, all, lexical);
         const packed = pack(shape, candidates, limit, tokenizer, settings.keepHeadings);
         kept = packed.sections;
         keptUnits = packed.units;
         tokensKept = packed.tokens;
-        savings.push({ rule: cut === 'budget' ? 'sections:budget' : 'sections:relevance', hits: all.length - packed.units.length, tokensRemoved: dedupedTokens - packed.tokens });
-        if (packed.units.length === 0 && all.length > 0 && candidates.length === 0) {
-          // Something matched the task (so `lexical`), and all of it was a near duplicate: say so, not "too big".
-          doc.message('every sentence that matches the task repeats text kept earlier in the run; nothing new is left to send', 'sections:dedupe', {
+        savings.push({ rule: 'sections:budget', hits: all.length - packed.units.length, tokensRemoved: dedupedTokens - packed.tokens });
+        if (packed.units.length === 0 && all.length === 0 && duplicates.length > 0) {
+          // Everything left was a near duplicate of text kept earlier in the run: say so, not "too big".
+          doc.message('every sentence repeats text kept earlier in the run; nothing new is left to send', 'sections:dedupe', {
             fix: 'set `stages.sections.dedupe` to `document` to keep documents independent',
           });
         } else if (packed.units.length === 0 && all.length > 0) {
@@ -198,26 +222,36 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
   };
 }
 
+const knownOptions = ['budget', 'ratio', 'granularity', 'keepHeadings', 'dedupe', 'dedupeThreshold', 'labelWeights', 'weights'];
+
+/** Whether a task-independent stage called this section noise: a regex prior, or a classifier noise label it was sure of. */
+function isNoise(doc: DistillDocument, id: string): boolean {
+  if (doc.data.priors?.[id]) return true;
+  const label = doc.data.labels?.[id];
+  return label !== undefined && isNoiseLabel(label.label) && label.score >= 0.5;
+}
+
 interface Settings {
   budget: number | undefined;
   granularity: 'sentence' | 'section';
   keepHeadings: boolean;
   dedupe: 'run' | 'document' | 'off';
   dedupeThreshold: number;
-  maxShare: number;
+  ratio: number | undefined;
   labelWeights: Record<string, number>;
   weights: ScoreWeights;
 }
 
 function validate(options: SelectSectionsOptions): Settings {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
-  const { budget, granularity = 'sentence', keepHeadings = true, dedupe = 'run', dedupeThreshold = 0.8, maxShare = 0.5, labelWeights = {}, weights = {} } = options;
+  const { budget, ratio, granularity = 'sentence', keepHeadings = true, dedupe = 'run', dedupeThreshold = 0.8, labelWeights = {}, weights = {} } = options;
+  for (const key of Object.keys(options)) if (!knownOptions.includes(key)) throw invalidOption(key, `an option of the sections stage (${knownOptions.join(', ')})`, key);
   if (budget !== undefined && !(Number.isInteger(budget) && budget > 0)) throw invalidOption('budget', 'a positive integer', budget);
   if (granularity !== 'sentence' && granularity !== 'section') throw invalidOption('granularity', '`sentence` or `section`', granularity);
   if (typeof keepHeadings !== 'boolean') throw invalidOption('keepHeadings', 'a boolean', keepHeadings);
   if (dedupe !== 'run' && dedupe !== 'document' && dedupe !== 'off') throw invalidOption('dedupe', '`run`, `document` or `off`', dedupe);
   if (typeof dedupeThreshold !== 'number' || !(dedupeThreshold > 0 && dedupeThreshold <= 1)) throw invalidOption('dedupeThreshold', 'a number in (0, 1]', dedupeThreshold);
-  if (typeof maxShare !== 'number' || !(maxShare > 0 && maxShare <= 1)) throw invalidOption('maxShare', 'a number in (0, 1]', maxShare);
+  if (ratio !== undefined && (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1))) throw invalidOption('ratio', 'a number in (0, 1]', ratio);
   if (typeof labelWeights !== 'object' || labelWeights === null || Array.isArray(labelWeights)) throw invalidOption('labelWeights', 'an object of label → number', labelWeights);
   for (const [label, weight] of Object.entries(labelWeights)) {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalidOption(`labelWeights.${label}`, 'a non-negative number', weight);
@@ -229,5 +263,5 @@ function validate(options: SelectSectionsOptions): Settings {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalidOption(`weights.${name}`, 'a non-negative number', weight);
     merged[name as keyof ScoreWeights] = weight;
   }
-  return { budget, granularity, keepHeadings, dedupe, dedupeThreshold, maxShare, labelWeights: { ...labelWeights }, weights: merged };
+  return { budget, granularity, keepHeadings, dedupe, dedupeThreshold, ratio, labelWeights: { ...labelWeights }, weights: merged };
 }

@@ -1,6 +1,7 @@
-import type { Entity, SectionLabel } from '../../src/document.js';
+import type { Entity, SectionLabel, SectionPrior } from '../../src/document.js';
 import { fold, terms } from './analyze.js';
 import type { Outline, Unit } from './units.js';
+import { centredCosine, normalise, type WordVectors } from './vectors.js';
 
 /**
  * How much each unit is worth to the task. Lexical BM25 (the task is the
@@ -28,12 +29,24 @@ export interface ScoreWeights {
   headingTerms: number;
   /** Extra share of the section's score for its first sentence, which names what the section is about. @default 0.5 */
   lead: number;
+  /**
+   * Weight of shared meaning (word vectors, see `vectors.ts`) against the
+   * lexical score, both scaled to the document's best: it lifts sentences
+   * that say what the task asks in other words. 0 turns it off.
+   * @default 0.5
+   */
+  meaning: number;
 }
 
-export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2, lead: 0.5 };
+export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2, lead: 0.5, meaning: 0.5 };
 
 /** Labels a classifier gives to text nobody asks about; their sections are down-weighted by the label's score. */
 const noiseLabel = /noise|legal|disclaim|navigation|nav|menu|footer|header|signature|quoted|quote|reference|bibliograph|boilerplate|advert|\bads?\b|cookie|spam|unsubscribe|toc|table.of.contents/i;
+
+/** Whether a classifier label names text nobody asks about (a signature, navigation, a disclaimer). */
+export function isNoiseLabel(label: string): boolean {
+  return noiseLabel.test(label);
+}
 
 /** Heading titles whose sections are rarely what a task is after. */
 const noiseHeading = /^(references|bibliography|works cited|notes|footnotes|acknowledge?ments?|see also|external links|further reading|navigation|contents|table of contents|copyright|legal|disclaimer|privacy|cookies?)\b/i;
@@ -44,8 +57,11 @@ export interface ScoreInput {
   wants: { types: readonly Entity['type'][]; names: readonly string[] };
   entities: readonly Entity[] | undefined;
   labels: Readonly<Record<string, SectionLabel>> | undefined;
+  priors: Readonly<Record<string, SectionPrior>> | undefined;
   labelWeights: Readonly<Record<string, number>>;
   weights: ScoreWeights;
+  /** Word vectors for the meaning score; without them scoring is lexical only. */
+  vectors?: WordVectors | undefined;
 }
 
 const numericTypes = new Set<Entity['type']>(['money', 'percent', 'number']);
@@ -87,6 +103,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
   const wanted = new Set(input.wants.types);
 
   let lexical = false;
+  const multipliers: number[] = outline.units.map(() => 1);
   for (let index = 0; index < outline.units.length; index++) {
     const units = outline.units[index]!;
     if (units.length === 0) continue;
@@ -106,6 +123,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
     const heading = bm25(query, pathTerms[index]!, sectionIdf, Math.max(4, averageSection / 8));
     let multiplier = labelMultiplier(input, section.id);
     if (path.some((ancestor) => noiseHeading.test(titleOf(outline.sections[ancestor]!.text)))) multiplier *= 0.5;
+    multipliers[index] = multiplier;
 
     for (const unit of units) {
       const ownScore = sentence.get(unit)!;
@@ -127,7 +145,61 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
   }
 
   if (!lexical) centrality(outline, all);
+  if (input.vectors && weights.meaning > 0) blendMeaning(input.vectors, input.task, outline, multipliers, weights.meaning);
   return { lexical };
+}
+
+/**
+ * Adds shared meaning to the scores: each unit's SIF cosine with the task
+ * (its own, plus half its section's, as the lexical score has context),
+ * centred on the document's mean direction so that what every sentence
+ * shares counts for nothing, scaled from the document's median (0) to its
+ * best (1), times `weight`, beside the lexical score scaled to its best.
+ */
+function blendMeaning(vectors: WordVectors, task: string, outline: Outline, multipliers: readonly number[], weight: number): void {
+  const query = vectors.embed(task);
+  if (!query) return;
+  normalise(query);
+  const unitVectors = new Map<Unit, Float32Array>();
+  const centre = new Float32Array(vectors.dimensions);
+  let count = 0;
+  for (const units of outline.units) {
+    for (const unit of units) {
+      const vector = vectors.embed(unit.text);
+      if (!vector) continue;
+      normalise(vector);
+      unitVectors.set(unit, vector);
+      for (let index = 0; index < centre.length; index++) centre[index]! += vector[index]!;
+      count++;
+    }
+  }
+  if (count < 2) return;
+  for (let index = 0; index < centre.length; index++) centre[index]! /= count;
+  const similarity = new Map<Unit, number>();
+  outline.units.forEach((units) => {
+    const sectionVector = new Float32Array(vectors.dimensions);
+    for (const unit of units) {
+      const vector = unitVectors.get(unit);
+      if (vector) for (let index = 0; index < sectionVector.length; index++) sectionVector[index]! += vector[index]!;
+    }
+    const section = centredCosine(sectionVector, query, centre);
+    for (const unit of units) {
+      const vector = unitVectors.get(unit);
+      similarity.set(unit, (vector ? centredCosine(vector, query, centre) : 0) + 0.5 * section);
+    }
+  });
+  const values = [...similarity.values()].sort((left, right) => left - right);
+  const median = values[Math.floor(values.length / 2)]!;
+  const best = values.at(-1)!;
+  const all = outline.units.flat();
+  const bestLexical = Math.max(0, ...all.map((unit) => unit.score));
+  if (!(best > median)) return;
+  outline.units.forEach((units, index) => {
+    for (const unit of units) {
+      const meaning = Math.min(1, Math.max(0, (similarity.get(unit)! - median) / (best - median)));
+      unit.score = (bestLexical > 0 ? unit.score / bestLexical : 0) + weight * meaning * multipliers[index]!;
+    }
+  });
 }
 
 /** Adjacent pairs of task terms ("old lace", "nobel prize"): a section holding the pair in order is about the same thing. */
@@ -149,16 +221,29 @@ function titleOf(headingText: string): string {
   return headingText.split('\n', 1)[0]!.replace(/^#+\s*/, '').replace(/^[\d.]+\s+/, '').trim();
 }
 
+/**
+ * What a regex prior is worth by default: a quoted reply often holds the
+ * question a task asks about, so it keeps most of its score; a signature,
+ * a footer or a disclaimer rarely answers anything, but still can.
+ */
+export const defaultPriorWeights: Readonly<Record<string, number>> = { quoted: 0.8, signature: 0.4, footer: 0.3, legal: 0.4, navigation: 0.3 };
+
 function labelMultiplier(input: ScoreInput, sectionId: string): number {
   const label = input.labels?.[sectionId];
-  if (!label) return 1;
-  const explicit = input.labelWeights[label.label];
-  if (explicit !== undefined) return explicit;
-  // The more sure the classifier is that this is noise, the less the section is worth, but never nothing: it may be wrong.
-  if (noiseLabel.test(label.label)) return Math.max(0.1, 1 - 0.8 * clamp(label.score));
-  // A task after amounts or counts is after the sections the classifier calls figures.
-  if (/^(figures?|numbers?|numeric|data|tables?)$/i.test(label.label) && input.wants.types.some((type) => numericTypes.has(type))) return 1 + 0.3 * clamp(label.score);
-  return 1;
+  const prior = input.priors?.[sectionId];
+  // A prior and a label that say the same thing are one piece of evidence: the stronger discount holds, they do not compound.
+  let noise = 1;
+  let bonus = 1;
+  if (prior) noise = input.labelWeights[prior.label] ?? defaultPriorWeights[prior.label] ?? 1;
+  if (label) {
+    const explicit = input.labelWeights[label.label];
+    if (explicit !== undefined) noise = Math.min(noise, explicit);
+    // The more sure the classifier is that this is noise, the less the section is worth, but never nothing: it may be wrong.
+    else if (noiseLabel.test(label.label)) noise = Math.min(noise, Math.max(0.25, 1 - 0.6 * clamp(label.score)));
+    // A task after amounts or counts is after the sections the classifier calls figures.
+    else if (/^(figures?|numbers?|numeric|data|tables?)$/i.test(label.label) && input.wants.types.some((type) => numericTypes.has(type))) bonus = 1 + 0.3 * clamp(label.score);
+  }
+  return noise * bonus;
 }
 
 /**
