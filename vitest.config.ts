@@ -7,5 +7,7 @@ export default defineConfig({
     // tens of seconds. Timeouts only catch hangs here: speed is measured by `npm run bench`, never asserted.
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // Hands test files a place for "service not installed" notices and prints them once each at the end.
+    globalSetup: ['test/helpers/services-setup.ts'],
   },
 });

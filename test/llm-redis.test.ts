@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistillDocument } from '../src/document.js';
@@ -8,64 +7,37 @@ import type { StageContext } from '../src/stage.js';
 import { o200k } from '../src/tokens.js';
 import { callModel } from '../stages/llm.js';
 import { startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
+import { freePort, startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { service } from './helpers/services.js';
 
 const context: StageContext = { task: 'List the figures.', model: 'gpt-4o', tokenizer: o200k };
+const redisServer = service('redis-server');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** A real redis-server of our own, in memory only, on a free 127.0.0.1 port. */
-async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run redis-server (apt-get install -y redis-server): ${error.message}`));
-    });
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, process: child };
-}
-
-let redis: { url: string; process: ChildProcess };
 let server: OpenAIServer;
 
 beforeAll(async () => {
-  redis = await startRedis();
   server = await startOpenAIServer();
 });
 
 afterAll(async () => {
   await server?.close();
-  if (redis?.process.exitCode === null) {
-    const exited = new Promise((resolve) => redis.process.once('exit', resolve));
-    redis.process.kill('SIGTERM');
-    await exited;
-  }
 });
 
 function docs(count: number) {
   return Array.from({ length: count }, (_, index) => new DistillDocument({ id: `r${index}`, source: `r${index}.txt`, text: `Order ${index} shipped 3 crates on 2024-05-0${index + 1}.` }));
 }
 
-describe('callModel with a Redis cache', () => {
+describe.skipIf(!redisServer.path)('callModel with a Redis cache', () => {
+  let redis: RedisServer;
+
+  beforeAll(async () => {
+    redis = await startRedisServer(redisServer.path!);
+  });
+
+  afterAll(async () => {
+    await redis?.close();
+  });
+
   it('stores answers in Redis with a TTL, and a rerun sends nothing', async () => {
     const stageOptions = { apiKey: 'sk-test', baseURL: server.url, cache: redis.url, cacheTtlSeconds: 3600 };
     const first = callModel(stageOptions);
@@ -94,7 +66,44 @@ describe('callModel with a Redis cache', () => {
     expect(second.summary().savedByCacheUsd).toBeCloseTo(first.summary().spentUsd, 12);
   });
 
-  it('fails the documents plainly, and sends nothing, when Redis is unreachable', async () => {
+  it('round-trips an entry through RedisCache directly', async () => {
+    const cache = new RedisCache(redis.url, { ttlSeconds: 60, prefix: 'direct:' });
+    const entry = { key: 'ab'.repeat(32), model: 'gpt-4o', response: 'Ok.', usage: { promptTokens: 10, cachedTokens: 0, completionTokens: 2 }, costUsd: 0.000045, createdAt: new Date(0).toISOString() };
+    expect(await cache.get(entry.key)).toBeUndefined();
+    await cache.set(entry.key, entry);
+    expect(await cache.get(entry.key)).toEqual(entry);
+    await cache.close();
+  });
+
+  it('starts redis-server on another port when the probed one is taken', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as { port: number }).port;
+    const ports = [takenPort];
+    const tried: number[] = [];
+    const second = await startRedisServer(redisServer.path!, {
+      choosePort: async () => {
+        const port = ports.shift() ?? (await freePort());
+        tried.push(port);
+        return port;
+      },
+    });
+    try {
+      expect(tried).toHaveLength(2);
+      expect(tried[0]).toBe(takenPort);
+      expect(second.port).toBe(tried[1]);
+      const cache = new RedisCache(second.url, { ttlSeconds: 60 });
+      expect(await cache.get('cd'.repeat(32))).toBeUndefined();
+      await cache.close();
+    } finally {
+      await second.close();
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
+
+describe('callModel with an unreachable Redis', () => {
+  it('fails the documents plainly, and sends nothing', async () => {
     const port = await freePort();
     const before = server.requests.length;
     const stage = callModel({ apiKey: 'sk-test', baseURL: server.url, cache: `redis://127.0.0.1:${port}` });
@@ -105,14 +114,5 @@ describe('callModel with a Redis cache', () => {
     expect(batch.map((doc) => doc.status)).toEqual(['error', 'error']);
     expect(batch[0]!.messages.at(-1)).toMatchObject({ origin: 'llm:cache', code: 'E_LLM_CACHE' });
     expect(batch[0]!.messages.at(-1)!.reason).toContain(`cannot connect to Redis at redis://127.0.0.1:${port}`);
-  });
-
-  it('round-trips an entry through RedisCache directly', async () => {
-    const cache = new RedisCache(redis.url, { ttlSeconds: 60, prefix: 'direct:' });
-    const entry = { key: 'ab'.repeat(32), model: 'gpt-4o', response: 'Ok.', usage: { promptTokens: 10, cachedTokens: 0, completionTokens: 2 }, costUsd: 0.000045, createdAt: new Date(0).toISOString() };
-    expect(await cache.get(entry.key)).toBeUndefined();
-    await cache.set(entry.key, entry);
-    expect(await cache.get(entry.key)).toEqual(entry);
-    await cache.close();
   });
 });
