@@ -279,7 +279,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     ...(values.budgets ? { budgets: values.budgets.split(',').map((budget) => (budget === 'none' ? null : Number(budget))) } : {}),
     ...(values.stages !== undefined ? { stages: values.stages.split(',').filter(Boolean) as LocalStageName[] } : {}),
     baselines: !values['no-baselines'],
-    ...(values.options ? { options: JSON.parse(values.options) as RetentionOptions['options'] } : {}),
+    ...(values.options ? { options: JSON.parse(values.options) as NonNullable<RetentionOptions['options']> } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${formatRetention(result)}\n`);
