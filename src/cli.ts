@@ -7,7 +7,7 @@ import { readConfig, type ConfigFile } from './config.js';
 import { DistillDocument } from './document.js';
 import { DistillError, UsageError } from './errors.js';
 import { defaultThreads } from './local-threads.js';
-import { walkFiles } from './loaders/walk.js';
+import { walkInputs } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
 import { version } from './package-root.js';
@@ -444,13 +444,14 @@ function terminalLine(record: DistillRecord): string {
   return `${record.status.padEnd(7)} ${record.source}${reduction}${reason}`;
 }
 
+/** Every entry under the paths: files to load, and the records of entries with nothing to load (a dangling link). */
 async function* pathInputs(paths: string[]): AsyncGenerator<PipelineInput> {
-  for (const root of paths) for await (const path of walkFiles(root)) yield { path };
+  for (const root of paths) yield* walkInputs(root);
 }
 
 async function countInputs(paths: string[]): Promise<number> {
   let total = 0;
-  for (const root of paths) for await (const _ of walkFiles(root)) total++;
+  for (const root of paths) for await (const _ of walkInputs(root)) total++;
   return total;
 }
 

@@ -1,7 +1,7 @@
 import { DistillDocument } from './document.js';
 import { invalidOption } from './errors.js';
 import { LocalThreads, type LocalThreadsSetup } from './local-threads.js';
-import { loadFile, loadInput, type DocumentInput } from './loaders/index.js';
+import { loadFile, loadInput, type DocumentInput, type PathInput } from './loaders/index.js';
 import type { ModelPrice } from './pricing.js';
 import { toRecord, type DistillRecord } from './record.js';
 import { runDocuments, runStages, type StageEvent } from './runner.js';
@@ -10,13 +10,7 @@ import { o200k, type Tokenizer } from './tokens.js';
 import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
 import type { LocalStageName } from '../stages/names.js';
 
-export type { LocalStageName };
-
-/** A file to read, by path; `id` defaults to the path. */
-export interface PathInput {
-  path: string;
-  id?: string;
-}
+export type { LocalStageName, PathInput };
 
 /** What `run` and `process` accept: in-memory text or bytes, a file path, or a document already built. */
 export type PipelineInput = DocumentInput | PathInput | DistillDocument;

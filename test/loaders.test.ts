@@ -1,8 +1,10 @@
-import { mkdtemp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFile, loadInput, sniffFormat, walkFiles } from '../src/loaders/index.js';
+import { DistillDocument } from '../src/document.js';
+import { loadFile, loadInput, sniffFormat, walkFiles, walkInputs, type WalkOptions } from '../src/loaders/index.js';
+import { createPipeline } from '../src/pipeline.js';
 import { htmlToText } from '../src/loaders/html.js';
 import { countTokens } from '../src/tokens.js';
 
@@ -115,5 +117,57 @@ describe('loaders', () => {
     const seen: string[] = [];
     for await (const path of walkFiles(root)) seen.push(path.slice(root.length + 1));
     expect(seen).toEqual(['a/b/deep.txt', 'top.md']);
+  });
+});
+
+/** Walk a folder and load every entry, as the CLI does: one document per input, keyed by its path under the root. */
+async function recordsOf(root: string, options: WalkOptions = {}): Promise<Map<string, DistillDocument>> {
+  const records = new Map<string, DistillDocument>();
+  for await (const entry of walkInputs(root, options)) {
+    const doc = entry instanceof DistillDocument ? entry : await loadFile(entry.path, entry.id);
+    const name = relative(root, doc.source);
+    expect(records.has(name), `one record for ${name}`).toBe(false);
+    records.set(name, doc);
+  }
+  return records;
+}
+
+/** Status and the reason up to its first colon, per input: what a reader of the records sees first. */
+function outcomes(records: Map<string, DistillDocument>): string[] {
+  return [...records].map(([name, doc]) => `${name}: ${doc.status}${doc.status === 'ok' ? '' : ` (${doc.messages.at(-1)!.reason.split(':')[0]})`}`);
+}
+
+describe('loaders: every input gets a record', () => {
+  it('gives every symlink a record: links to files inside are followed, loops, dangling links and links out of the folder are skipped', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'distill-links-'));
+    const root = join(base, 'notes');
+    await mkdir(join(root, '2024'), { recursive: true });
+    await mkdir(join(base, 'elsewhere'));
+    await writeFile(join(base, 'elsewhere/passwords.txt'), 'not for the model');
+    await writeFile(join(root, '2024/budget.md'), '# Budget\n\nThe 2024 budget is $12,000.\n');
+    await symlink('2024/budget.md', join(root, 'current.md'));
+    await symlink('..', join(root, '2024/up'));
+    await symlink('self', join(root, 'self'));
+    await symlink('drafts/gone.md', join(root, 'old-draft.md'));
+    await symlink(join(base, 'elsewhere/passwords.txt'), join(root, 'passwords.txt'));
+    await symlink(join(base, 'elsewhere'), join(root, 'elsewhere'));
+    await symlink('2024', join(root, 'this-year'));
+    const records = await recordsOf(root);
+    expect(outcomes(records)).toMatchInlineSnapshot(`
+      [
+        "2024/budget.md: ok",
+        "2024/up: skipped (symlink loop)",
+        "current.md: ok",
+        "elsewhere: skipped (points outside the folder)",
+        "old-draft.md: skipped (dangling symlink)",
+        "passwords.txt: skipped (points outside the folder)",
+        "self: skipped (symlink loop)",
+        "this-year: skipped (symlink to a folder that is read already)",
+      ]
+    `);
+    expect(records.get('current.md')!.value).toContain('$12,000');
+    for (const doc of records.values()) if (doc.status === 'skipped') expect(doc.messages.at(-1)!.fix).toBeTruthy();
+    expect(records.get('old-draft.md')!.messages[0]!.reason).toContain('drafts/gone.md');
+    expect(records.get('passwords.txt')!.messages[0]!.reason).toContain(join(base, 'elsewhere/passwords.txt'));
   });
 });

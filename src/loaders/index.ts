@@ -5,9 +5,15 @@ import { DistillError, LoadError } from '../errors.js';
 import { htmlToText } from './html.js';
 import { formatsByExtension, looksBinary, sniffFormat, supportedExtensions } from './sniff.js';
 
-export { walkFiles, type WalkOptions } from './walk.js';
+export { walkFiles, walkInputs, type WalkEntry, type WalkOptions } from './walk.js';
 export { formatsByExtension, sniffFormat, supportedExtensions } from './sniff.js';
 export { htmlToText } from './html.js';
+
+/** A file to read, by path; `id` defaults to the path. */
+export interface PathInput {
+  path: string;
+  id?: string;
+}
 
 /** A document handed in by a caller rather than read from disk (library API, stdin JSONL). */
 export interface DocumentInput {
@@ -43,11 +49,9 @@ export async function loadFile(path: string, id: string = path): Promise<Distill
   }
   if (!format) {
     const doc = new DistillDocument({ id, source: path, text: '' });
-    doc.skip(
-      `unsupported file type${extension ? ` "${extension}"` : ' (no extension)'}: distill reads ${supportedExtensions.join(', ')}`,
-      'load:unsupported',
-    );
-    doc.messages.at(-1)!.fix = 'convert the file to one of those formats, or leave it out of the input folder';
+    doc.skip(`unsupported file type${extension ? ` "${extension}"` : ' (no extension)'}: distill reads ${supportedExtensions.join(', ')}`, 'load:unsupported', {
+      fix: 'convert the file to one of those formats, or leave it out of the input folder',
+    });
     return doc;
   }
   return loadBytes({ id, source: path, bytes, format });
