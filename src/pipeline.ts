@@ -146,8 +146,8 @@ function threadOptions(options: PipelineOptions): LocalThreadsSetup['options'] {
 
 async function load(input: PipelineInput): Promise<DistillDocument> {
   if (input instanceof DistillDocument) return input;
-  if ('path' in input && typeof input.path === 'string') {
-    return loadFile(input.path, input.id ?? input.path);
+  if ('path' in input && (typeof input.path === 'string' || Buffer.isBuffer(input.path))) {
+    return loadFile(input.path, input.id);
   }
   return loadInput(input as DocumentInput);
 }

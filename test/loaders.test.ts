@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DistillDocument } from '../src/document.js';
-import { loadFile, loadInput, sniffFormat, walkFiles, walkInputs, type WalkOptions } from '../src/loaders/index.js';
+import { loadFile, loadInput, readablePath, sniffFormat, walkFiles, walkInputs, type WalkOptions } from '../src/loaders/index.js';
 import { createPipeline } from '../src/pipeline.js';
 import { htmlToText } from '../src/loaders/html.js';
 import { countTokens } from '../src/tokens.js';
@@ -89,7 +89,7 @@ describe('loaders', () => {
     await writeFile(join(folder, 'binary.txt'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3, 0, 255, 254]));
     await writeFile(join(folder, 'slides.pptx'), 'PK\u0003\u0004 not really');
     const results = new Map<string, Awaited<ReturnType<typeof loadFile>>>();
-    for await (const path of walkFiles(folder)) results.set(path.slice(folder.length + 1), await loadFile(path));
+    for await (const path of walkFiles(folder)) results.set(relative(folder, readablePath(path)), await loadFile(path));
     expect([...results.keys()].sort()).toEqual(['binary.txt', 'corrupt.pdf', 'empty.txt', 'slides.pptx']);
     expect(results.get('corrupt.pdf')!.status).toBe('error');
     expect(results.get('corrupt.pdf')!.messages[0]!.reason).toMatch(/cannot parse PDF/);
@@ -115,7 +115,7 @@ describe('loaders', () => {
     await symlink(join(root, 'a'), join(root, 'loop'));
     await writeFile(join(root, 'top.md'), '# top');
     const seen: string[] = [];
-    for await (const path of walkFiles(root)) seen.push(path.slice(root.length + 1));
+    for await (const path of walkFiles(root)) seen.push(relative(root, readablePath(path)));
     expect(seen).toEqual(['a/b/deep.txt', 'top.md']);
   });
 });
@@ -169,5 +169,18 @@ describe('loaders: every input gets a record', () => {
     for (const doc of records.values()) if (doc.status === 'skipped') expect(doc.messages.at(-1)!.fix).toBeTruthy();
     expect(records.get('old-draft.md')!.messages[0]!.reason).toContain('drafts/gone.md');
     expect(records.get('passwords.txt')!.messages[0]!.reason).toContain(join(base, 'elsewhere/passwords.txt'));
+  });
+
+  it('reads file and folder names that are not UTF-8, and shows them readably', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'distill-latin1-'));
+    // Names written byte for byte as Latin-1, as an old archive or a Windows share leaves them.
+    const bytes = (path: string) => Buffer.from(path, 'latin1');
+    await writeFile(bytes(join(root, 'caf\u00e9-menu.txt')), 'Soup of the day: 4.50 EUR.\n');
+    await mkdir(bytes(join(root, 'r\u00e9sum\u00e9s')));
+    await writeFile(bytes(join(root, 'r\u00e9sum\u00e9s/cv.md')), '# Ana Lima\n\nEngineer since 2015.\n');
+    const records = await recordsOf(root);
+    expect(outcomes(records)).toEqual(['café-menu.txt: ok', 'résumés/cv.md: ok']);
+    expect(records.get('café-menu.txt')!.value).toBe('Soup of the day: 4.50 EUR.\n');
+    expect(records.get('café-menu.txt')!.messages).toMatchObject([{ origin: 'load:file-name', fatal: false, reason: expect.stringMatching(/not valid UTF-8/) }]);
   });
 });

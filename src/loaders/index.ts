@@ -4,14 +4,15 @@ import { DistillDocument, type DocumentFormat } from '../document.js';
 import { DistillError, LoadError } from '../errors.js';
 import { htmlToText } from './html.js';
 import { formatsByExtension, looksBinary, sniffFormat, supportedExtensions } from './sniff.js';
+import { readablePath } from './walk.js';
 
-export { walkFiles, walkInputs, type WalkEntry, type WalkOptions } from './walk.js';
+export { readablePath, walkFiles, walkInputs, type WalkEntry, type WalkOptions } from './walk.js';
 export { formatsByExtension, sniffFormat, supportedExtensions } from './sniff.js';
 export { htmlToText } from './html.js';
 
-/** A file to read, by path; `id` defaults to the path. */
+/** A file to read, by path; `id` defaults to the path. A Buffer path is a name that is not UTF-8, as `walkInputs` gives it. */
 export interface PathInput {
-  path: string;
+  path: string | Buffer;
   id?: string;
 }
 
@@ -32,11 +33,14 @@ export interface DocumentInput {
  * becomes a document with status `error` or `skipped` and a message that
  * names the problem and the fix, so every input appears in the output.
  */
-export async function loadFile(path: string, id: string = path): Promise<DistillDocument> {
+export async function loadFile(file: string | Buffer, id?: string): Promise<DistillDocument> {
+  // A Buffer path is opened as those bytes; records show it readably.
+  const path = readablePath(file);
+  id ??= path;
   const extension = extname(path).toLowerCase();
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readFile(file);
   } catch (error) {
     return failed(path, 'text', new LoadError(`cannot read file: ${(error as Error).message}`, { cause: error, code: 'E_READ', fix: 'check the path and its permissions' }), id);
   }
@@ -54,7 +58,11 @@ export async function loadFile(path: string, id: string = path): Promise<Distill
     });
     return doc;
   }
-  return loadBytes({ id, source: path, bytes, format });
+  const doc = await loadBytes({ id, source: path, bytes, format });
+  if (typeof file !== 'string' && path !== file.toString('utf8')) {
+    doc.message(`the file name is not valid UTF-8: shown decoded as Latin-1 (${path})`, 'load:file-name', { fix: 'rename the file with a UTF-8 name' });
+  }
+  return doc;
 }
 
 /** Load a caller-supplied document (text or bytes) with the same rules as a file. */

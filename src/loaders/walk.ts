@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import type { Dirent } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, normalize, relative, sep } from 'node:path';
 import { DistillDocument } from '../document.js';
 import type { PathInput } from './index.js';
 
@@ -19,56 +20,59 @@ export type WalkEntry = PathInput | DistillDocument;
  * so every input has a record. Hidden entries (`.name`) are left out. A
  * symlink is followed while its target stays inside the root; a loop, a
  * dangling link and a link out of the root are skipped with the reason, and a
- * folder is never read twice.
+ * folder is never read twice. Names are read as bytes, so a name that is
+ * not UTF-8 (Latin-1 from an old archive) still opens: its `path` is then a
+ * Buffer, and its `id` a readable form.
  *
  * @example
  * for await (const record of pipeline.run(walkInputs('mail/'))) console.log(record.status, record.source);
  */
 export async function* walkInputs(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const followLinks = options.followLinks ?? true;
-  const realRoot = await realpath(root);
+  const top = Buffer.from(normalize(root));
+  const realRoot = await realpath(top, { encoding: 'buffer' });
   const info = await stat(realRoot);
   if (!info.isDirectory()) {
     yield { path: root };
     return;
   }
-  // Each folder read so far, by real path, with the path it was read as.
-  const seen = new Map<string, string>([[realRoot, root]]);
+  // Each folder read so far, by real path (bytes as a Latin-1 string, which maps them one to one), with the path it was read as.
+  const seen = new Map<string, string>([[binary(realRoot), root]]);
 
-  async function* folder(path: string, real: string): AsyncGenerator<WalkEntry> {
-    const entries: Dirent[] = [];
-    for (const entry of await readdir(path, { withFileTypes: true })) if (!entry.name.startsWith('.')) entries.push(entry);
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  async function* folder(path: Buffer, real: Buffer): AsyncGenerator<WalkEntry> {
+    const entries: Dirent<Buffer>[] = [];
+    for (const entry of await readdir(path, { encoding: 'buffer', withFileTypes: true })) if (entry.name[0] !== dot) entries.push(entry);
+    entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
-      const child = join(path, entry.name);
-      if (entry.isFile()) yield { path: child };
-      else if (entry.isDirectory()) yield* enter(child, join(real, entry.name));
+      const child = joinPath(path, entry.name);
+      if (entry.isFile()) yield fileInput(child);
+      else if (entry.isDirectory()) yield* enter(child, joinPath(real, entry.name));
       else if (entry.isSymbolicLink()) yield* link(child, real);
       else yield skipped(child, `not a regular file (${kindOf(entry)}): nothing to read`, 'load:special', 'leave it out of the input folder');
     }
   }
 
-  async function* enter(path: string, real: string): AsyncGenerator<WalkEntry> {
+  async function* enter(path: Buffer, real: Buffer): AsyncGenerator<WalkEntry> {
     // Reached before through a link: its files have records under that path.
-    if (seen.has(real)) return;
-    seen.set(real, path);
+    if (seen.has(binary(real))) return;
+    seen.set(binary(real), readablePath(path));
     yield* folder(path, real);
   }
 
-  async function* link(path: string, parentReal: string): AsyncGenerator<WalkEntry> {
+  async function* link(path: Buffer, parentReal: Buffer): AsyncGenerator<WalkEntry> {
     if (!followLinks) {
       yield skipped(path, 'symlink not followed (followLinks is off)', 'load:symlink', 'pass the file it points to as an input of its own');
       return;
     }
-    let target: string;
+    let target: Buffer;
     try {
-      target = await realpath(path);
+      target = await realpath(path, { encoding: 'buffer' });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') {
         yield skipped(path, 'symlink loop: the link resolves back to itself', 'load:symlink', 'remove the link, or point it at a file');
       } else if (code === 'ENOENT' || code === 'ENOTDIR') {
-        const to = await readlink(path).catch(() => 'a missing path');
+        const to = await readlink(path, { encoding: 'buffer' }).then(readablePath, () => 'a missing path');
         yield skipped(path, `dangling symlink: its target ${to} does not exist`, 'load:symlink', 'remove the link, or restore the file it points to');
       } else {
         yield failedEntry(path, `cannot follow symlink: ${(error as Error).message}`, 'load:symlink', 'E_READ', 'check the link and its target');
@@ -78,15 +82,15 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
     if (!isInside(realRoot, target)) {
       yield skipped(
         path,
-        `points outside the folder: the link leads to ${target}, which is not under ${root}`,
+        `points outside the folder: the link leads to ${readablePath(target)}, which is not under ${root}`,
         'load:symlink',
-        `to read it, give ${target} as an input of its own`,
+        `to read it, give ${readablePath(target)} as an input of its own`,
       );
       return;
     }
     const targetInfo = await stat(target);
     if (targetInfo.isFile()) {
-      yield { path };
+      yield fileInput(path);
       return;
     }
     if (!targetInfo.isDirectory()) {
@@ -94,10 +98,10 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
       return;
     }
     if (isInside(target, parentReal)) {
-      yield skipped(path, `symlink loop: the link leads to ${seen.get(target) ?? target}, a folder that holds the link`, 'load:symlink', 'remove the link: that folder is read already');
+      yield skipped(path, `symlink loop: the link leads to ${seen.get(binary(target)) ?? readablePath(target)}, a folder that holds the link`, 'load:symlink', 'remove the link: that folder is read already');
       return;
     }
-    const readAs = seen.get(target);
+    const readAs = seen.get(binary(target));
     if (readAs !== undefined) {
       yield skipped(path, `symlink to a folder that is read already: its files have records under ${readAs}`, 'load:symlink', 'nothing to do, or remove the link');
       return;
@@ -105,7 +109,7 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
     yield* enter(path, target);
   }
 
-  yield* folder(root, realRoot);
+  yield* folder(top, realRoot);
 }
 
 /**
@@ -113,18 +117,55 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
  * the same order. Entries that get a record of their own from `walkInputs`
  * (a loop, a dangling link, a link out of the root) are left out here.
  */
-export async function* walkFiles(root: string, options: WalkOptions = {}): AsyncGenerator<string> {
+export async function* walkFiles(root: string, options: WalkOptions = {}): AsyncGenerator<string | Buffer> {
   for await (const entry of walkInputs(root, options)) if (!(entry instanceof DistillDocument)) yield entry.path;
 }
 
-function skipped(path: string, reason: string, origin: string, fix: string): DistillDocument {
-  const doc = new DistillDocument({ id: path, source: path, text: '' });
+/**
+ * A path's bytes as text: each name that is valid UTF-8 as such, any other
+ * (a Latin-1 name from an old archive or a Windows share) decoded as Latin-1.
+ */
+export function readablePath(path: string | Buffer): string {
+  if (typeof path === 'string') return path;
+  if (isUtf8(path)) return path.toString('utf8');
+  const names: string[] = [];
+  let start = 0;
+  for (let index = 0; index <= path.length; index++) {
+    if (index < path.length && path[index] !== slash) continue;
+    const name = path.subarray(start, index);
+    names.push(name.toString(isUtf8(name) ? 'utf8' : 'latin1'));
+    start = index + 1;
+  }
+  return names.join('/');
+}
+
+const dot = 0x2e;
+const slash = 0x2f;
+
+/** A path as a string when its bytes are UTF-8 (the usual case, and what callers print), else as the bytes themselves. */
+function fileInput(path: Buffer): PathInput {
+  return isUtf8(path) ? { path: path.toString('utf8') } : { path, id: readablePath(path) };
+}
+
+function joinPath(folder: Buffer, name: Buffer): Buffer {
+  if (folder.length === 1 && folder[0] === dot) return name;
+  return folder.at(-1) === slash ? Buffer.concat([folder, name]) : Buffer.concat([folder, Buffer.of(slash), name]);
+}
+
+function binary(path: Buffer): string {
+  return path.toString('latin1');
+}
+
+function skipped(path: Buffer, reason: string, origin: string, fix: string): DistillDocument {
+  const source = readablePath(path);
+  const doc = new DistillDocument({ id: source, source, text: '' });
   doc.skip(reason, origin, { fix });
   return doc;
 }
 
-function failedEntry(path: string, reason: string, origin: string, code: string, fix: string): DistillDocument {
-  const doc = new DistillDocument({ id: path, source: path, text: '' });
+function failedEntry(path: Buffer, reason: string, origin: string, code: string, fix: string): DistillDocument {
+  const source = readablePath(path);
+  const doc = new DistillDocument({ id: source, source, text: '' });
   doc.fail(reason, origin, { code, fix });
   return doc;
 }
@@ -137,7 +178,7 @@ function kindOf(entry: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevi
   return 'an entry of unknown type';
 }
 
-function isInside(root: string, target: string): boolean {
-  const rel = relative(root, target);
+function isInside(root: Buffer, target: Buffer): boolean {
+  const rel = relative(binary(root), binary(target));
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
