@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DistillDocument } from '../src/document.js';
 import { loadFile, loadInput, readablePath, sniffFormat, walkFiles, walkInputs, type WalkOptions } from '../src/loaders/index.js';
+import { nodeFileSystem, type WalkFileSystem } from '../src/loaders/walk.js';
 import { createPipeline } from '../src/pipeline.js';
 import { htmlToText } from '../src/loaders/html.js';
 import { countTokens } from '../src/tokens.js';
@@ -182,5 +183,37 @@ describe('loaders: every input gets a record', () => {
     expect(outcomes(records)).toEqual(['café-menu.txt: ok', 'résumés/cv.md: ok']);
     expect(records.get('café-menu.txt')!.value).toBe('Soup of the day: 4.50 EUR.\n');
     expect(records.get('café-menu.txt')!.messages).toMatchObject([{ origin: 'load:file-name', fatal: false, reason: expect.stringMatching(/not valid UTF-8/) }]);
+  });
+
+  it('gives an unreadable folder one error record and walks on', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'distill-locked-'));
+    for (const name of ['a', 'locked', 'z']) await mkdir(join(root, name));
+    await writeFile(join(root, 'a/agenda.txt'), 'Agenda for 3 May.');
+    await writeFile(join(root, 'locked/salaries.txt'), 'Salaries.');
+    await writeFile(join(root, 'z/zoning.txt'), 'Zoning notes.');
+    // Root reads any folder whatever its mode, so the refusal is injected where the walk reads a folder.
+    const fileSystem: WalkFileSystem = {
+      ...nodeFileSystem,
+      readdir: async (path) => {
+        if (path.toString().endsWith('/locked')) throw Object.assign(new Error(`EACCES: permission denied, scandir '${path.toString()}'`), { code: 'EACCES' });
+        return nodeFileSystem.readdir(path);
+      },
+    };
+    const records = await recordsOf(root, { fileSystem });
+    expect(outcomes(records)).toEqual(['a/agenda.txt: ok', 'locked: error (cannot read folder)', 'z/zoning.txt: ok']);
+    expect(records.get('locked')!.messages[0]).toMatchObject({ fatal: true, code: 'E_READ_FOLDER', fix: expect.stringMatching(/permission/) });
+  });
+
+  it.skipIf(process.getuid?.() === 0)('gives a chmod 000 folder one error record (not as root, which reads any folder)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'distill-chmod-'));
+    await mkdir(join(root, 'locked'));
+    await writeFile(join(root, 'locked/salaries.txt'), 'Salaries.');
+    await writeFile(join(root, 'open.txt'), 'Open.');
+    await chmod(join(root, 'locked'), 0o000);
+    try {
+      expect(outcomes(await recordsOf(root))).toEqual(['locked: error (cannot read folder)', 'open.txt: ok']);
+    } finally {
+      await chmod(join(root, 'locked'), 0o755);
+    }
   });
 });

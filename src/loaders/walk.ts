@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { Dirent } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, relative, sep } from 'node:path';
 import { DistillDocument } from '../document.js';
@@ -8,7 +8,24 @@ import type { PathInput } from './index.js';
 export interface WalkOptions {
   /** Follow symlinks that stay inside the root; off, every link gets a `skipped` record. @default true */
   followLinks?: boolean;
+  /** The file system calls the walk makes, by bytes; tests inject failures here. @default nodeFileSystem */
+  fileSystem?: WalkFileSystem;
 }
+
+/** What the walk needs from a file system, paths as bytes. */
+export interface WalkFileSystem {
+  readdir(path: Buffer): Promise<Dirent<Buffer>[]>;
+  realpath(path: Buffer): Promise<Buffer>;
+  stat(path: Buffer): Promise<Stats>;
+  readlink(path: Buffer): Promise<Buffer>;
+}
+
+export const nodeFileSystem: WalkFileSystem = {
+  readdir: (path) => readdir(path, { encoding: 'buffer', withFileTypes: true }),
+  realpath: (path) => realpath(path, { encoding: 'buffer' }),
+  stat: (path) => stat(path),
+  readlink: (path) => readlink(path, { encoding: 'buffer' }),
+};
 
 /** What the walk finds: a file to load, or the record of an entry that cannot be one (a link it does not follow). */
 export type WalkEntry = PathInput | DistillDocument;
@@ -22,16 +39,25 @@ export type WalkEntry = PathInput | DistillDocument;
  * dangling link and a link out of the root are skipped with the reason, and a
  * folder is never read twice. Names are read as bytes, so a name that is
  * not UTF-8 (Latin-1 from an old archive) still opens: its `path` is then a
- * Buffer, and its `id` a readable form.
+ * Buffer, and its `id` a readable form. A folder that cannot be read gets
+ * one `error` record, and the walk goes on with the rest.
  *
  * @example
  * for await (const record of pipeline.run(walkInputs('mail/'))) console.log(record.status, record.source);
  */
 export async function* walkInputs(root: string, options: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const followLinks = options.followLinks ?? true;
+  const fileSystem = options.fileSystem ?? nodeFileSystem;
   const top = Buffer.from(normalize(root));
-  const realRoot = await realpath(top, { encoding: 'buffer' });
-  const info = await stat(realRoot);
+  let realRoot: Buffer;
+  let info: Stats;
+  try {
+    realRoot = await fileSystem.realpath(top);
+    info = await fileSystem.stat(realRoot);
+  } catch (error) {
+    yield failedEntry(top, `cannot read ${root}: ${(error as Error).message}`, 'load:folder', 'E_READ', fixFor(error));
+    return;
+  }
   if (!info.isDirectory()) {
     yield { path: root };
     return;
@@ -40,8 +66,13 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
   const seen = new Map<string, string>([[binary(realRoot), root]]);
 
   async function* folder(path: Buffer, real: Buffer): AsyncGenerator<WalkEntry> {
-    const entries: Dirent<Buffer>[] = [];
-    for (const entry of await readdir(path, { encoding: 'buffer', withFileTypes: true })) if (entry.name[0] !== dot) entries.push(entry);
+    let entries: Dirent<Buffer>[];
+    try {
+      entries = (await fileSystem.readdir(path)).filter((entry) => entry.name[0] !== dot);
+    } catch (error) {
+      yield failedEntry(path, `cannot read folder: ${(error as Error).message}`, 'load:folder', 'E_READ_FOLDER', fixFor(error));
+      return;
+    }
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
       const child = joinPath(path, entry.name);
@@ -66,16 +97,16 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
     }
     let target: Buffer;
     try {
-      target = await realpath(path, { encoding: 'buffer' });
+      target = await fileSystem.realpath(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') {
         yield skipped(path, 'symlink loop: the link resolves back to itself', 'load:symlink', 'remove the link, or point it at a file');
       } else if (code === 'ENOENT' || code === 'ENOTDIR') {
-        const to = await readlink(path, { encoding: 'buffer' }).then(readablePath, () => 'a missing path');
+        const to = await fileSystem.readlink(path).then(readablePath, () => 'a missing path');
         yield skipped(path, `dangling symlink: its target ${to} does not exist`, 'load:symlink', 'remove the link, or restore the file it points to');
       } else {
-        yield failedEntry(path, `cannot follow symlink: ${(error as Error).message}`, 'load:symlink', 'E_READ', 'check the link and its target');
+        yield failedEntry(path, `cannot follow symlink: ${(error as Error).message}`, 'load:symlink', 'E_READ', fixFor(error));
       }
       return;
     }
@@ -88,7 +119,13 @@ export async function* walkInputs(root: string, options: WalkOptions = {}): Asyn
       );
       return;
     }
-    const targetInfo = await stat(target);
+    let targetInfo: Stats;
+    try {
+      targetInfo = await fileSystem.stat(target);
+    } catch (error) {
+      yield failedEntry(path, `cannot follow symlink: ${(error as Error).message}`, 'load:symlink', 'E_READ', fixFor(error));
+      return;
+    }
     if (targetInfo.isFile()) {
       yield fileInput(path);
       return;
@@ -168,6 +205,13 @@ function failedEntry(path: Buffer, reason: string, origin: string, code: string,
   const doc = new DistillDocument({ id: source, source, text: '' });
   doc.fail(reason, origin, { code, fix });
   return doc;
+}
+
+function fixFor(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'check its permissions: distill must be able to read and enter it (chmod u+rx), or leave it out';
+  if (code === 'ENAMETOOLONG') return 'the path is longer than the system allows: move or rename folders to shorten it';
+  return 'check that it exists and can be read, or leave it out';
 }
 
 function kindOf(entry: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
