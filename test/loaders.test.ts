@@ -216,4 +216,27 @@ describe('loaders: every input gets a record', () => {
       await chmod(join(root, 'locked'), 0o755);
     }
   });
+
+  const minutes = 'Minutes of 3 May 2024\r\n\r\nPresent: Zo\u00eb, Ana, Bob.\r\nThe budget of \u20ac4,200 was approved.\r\n';
+  const utf16le = (text: string) => Buffer.from(text, 'utf16le');
+  const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
+
+  it.each([
+    ['UTF-16LE with a BOM', utf16le(`\ufeff${minutes}`)],
+    ['UTF-16BE with a BOM', utf16be(`\ufeff${minutes}`)],
+    ['UTF-16LE without a BOM', utf16le(minutes)],
+    ['UTF-16BE without a BOM', utf16be(minutes)],
+  ])('decodes %s', async (_, content) => {
+    const root = await mkdtemp(join(tmpdir(), 'distill-utf16-'));
+    await writeFile(join(root, 'minutes.txt'), content);
+    const doc = await loadFile(join(root, 'minutes.txt'));
+    expect(doc.status).toBe('ok');
+    expect(doc.value).toBe(minutes.replace(/\r\n/g, '\n'));
+  });
+
+  it('sniffs and decodes a UTF-16 HTML page', async () => {
+    const doc = await loadInput({ id: 'page', bytes: utf16le('\ufeff<!DOCTYPE html><html><head><title>Rota</title></head><body><p>Zo\u00eb is on call.</p></body></html>') });
+    expect(doc).toMatchObject({ status: 'ok', format: 'html' });
+    expect(doc.value).toBe('# Rota\n\nZoë is on call.');
+  });
 });

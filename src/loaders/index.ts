@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DistillDocument, type DocumentFormat } from '../document.js';
 import { DistillError, LoadError } from '../errors.js';
+import { decodeText, looksBinaryText } from './encoding.js';
 import { htmlToText } from './html.js';
 import { formatsByExtension, looksBinary, sniffFormat, supportedExtensions } from './sniff.js';
 import { readablePath } from './walk.js';
@@ -91,18 +92,21 @@ async function loadBytes(input: { id: string; source: string; bytes: Uint8Array;
       const { text, pages } = await pdfToText(bytes);
       return new DistillDocument({ id, source, format, text, metadata: { ...metadata, pages } });
     }
-    if (looksBinary(bytes)) {
+    const { text: decoded, encoding, lossy } = decodeText(bytes);
+    const utf16 = encoding === 'utf-16le' || encoding === 'utf-16be';
+    if (utf16 ? looksBinaryText(decoded) : looksBinary(bytes)) {
       throw new LoadError(`binary content in a ${format} file`, {
         code: 'E_BINARY',
         fix: 'this does not look like text: check the file type, or leave it out of the input folder',
       });
     }
+    if (utf16) metadata.encoding = encoding;
     if (format === 'email') {
       const { emailToText } = await import('./email.js');
-      const { text, subject, attachments } = await emailToText(bytes);
+      // The MIME parser reads bytes as 8-bit text; a UTF-16 message goes in as the UTF-8 of its text.
+      const { text, subject, attachments } = await emailToText(utf16 ? Buffer.from(decoded) : bytes);
       return new DistillDocument({ id, source, format, text, metadata: { ...metadata, subject, attachments } });
     }
-    const { text: decoded, lossy } = decodeText(bytes);
     const doc =
       format === 'html'
         ? (() => {
@@ -110,19 +114,14 @@ async function loadBytes(input: { id: string; source: string; bytes: Uint8Array;
             return new DistillDocument({ id, source, format, text, metadata: { ...metadata, title } });
           })()
         : new DistillDocument({ id, source, format, text: decoded.replace(/\r\n?/g, '\n'), metadata });
-    if (lossy) doc.message('not valid UTF-8: decoded as Latin-1, some characters may be wrong', 'load:encoding', { fix: 'save the file as UTF-8' });
+    if (lossy) {
+      const reason = utf16 ? `not valid ${encoding.toUpperCase()}: some characters could not be decoded` : 'not valid UTF-8: decoded as Latin-1, some characters may be wrong';
+      doc.message(reason, 'load:encoding', { fix: 'save the file as UTF-8' });
+    }
     return doc;
   } catch (error) {
     const loadError = error instanceof DistillError ? error : new LoadError(`cannot load ${format}: ${(error as Error).message}`, { cause: error });
     return failed(source, format, loadError, id);
-  }
-}
-
-function decodeText(bytes: Uint8Array): { text: string; lossy: boolean } {
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, ''), lossy: false };
-  } catch {
-    return { text: new TextDecoder('latin1').decode(bytes), lossy: true };
   }
 }
 

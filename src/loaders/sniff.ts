@@ -1,4 +1,5 @@
 import type { DocumentFormat } from '../document.js';
+import { utf16Encoding } from './encoding.js';
 
 /** Formats by file extension; content sniffing can override a misleading one. */
 export const formatsByExtension: Readonly<Record<string, DocumentFormat>> = {
@@ -19,8 +20,9 @@ const emailHeader = /^(?:Return-Path|Received|From|To|Subject|Date|Message-ID|De
 
 /** What the bytes say the format is, or undefined when they say nothing definite. */
 export function sniffFormat(bytes: Uint8Array): DocumentFormat | undefined {
-  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
-  if (head.startsWith('%PDF-')) return 'pdf';
+  if (new TextDecoder('latin1').decode(bytes.subarray(0, 5)) === '%PDF-') return 'pdf';
+  const utf16 = utf16Encoding(bytes);
+  const head = utf16 ? new TextDecoder(utf16).decode(bytes.subarray(0, 8192)) : new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
   const start = head.replace(/^\uFEFF?\s*/, '').slice(0, 512).toLowerCase();
   if (start.startsWith('<!doctype html') || start.startsWith('<html') || (start.startsWith('<?xml') && start.includes('<html'))) {
     return 'html';
