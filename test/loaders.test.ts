@@ -217,6 +217,20 @@ describe('loaders: every input gets a record', () => {
     }
   });
 
+  it.each([
+    ['README', 'ok', 'text', Buffer.from('Install with `make install`.\nReport bugs to the list.\n')],
+    ['LICENSE', 'ok', 'text', Buffer.from('Copyright \u00a9 2024 J\u00f6rg M\u00fcller. All rights reserved.\n', 'latin1')],
+    ['core', 'skipped', 'text', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0])],
+  ])('sniffs a file with no extension: %s is %s', async (name, status, format, content) => {
+    const root = await mkdtemp(join(tmpdir(), 'distill-noext-'));
+    await writeFile(join(root, name), content);
+    const doc = await loadFile(join(root, name));
+    expect(doc.status).toBe(status);
+    expect(doc.format).toBe(format);
+    if (status === 'ok') expect(doc.value.length).toBeGreaterThan(20);
+    else expect(doc.messages.at(-1)!.reason).toMatch(/unsupported file type \(no extension, and the content is not text\)/);
+  });
+
   const minutes = 'Minutes of 3 May 2024\r\n\r\nPresent: Zo\u00eb, Ana, Bob.\r\nThe budget of \u20ac4,200 was approved.\r\n';
   const utf16le = (text: string) => Buffer.from(text, 'utf16le');
   const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();

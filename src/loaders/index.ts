@@ -4,11 +4,11 @@ import { DistillDocument, type DocumentFormat } from '../document.js';
 import { DistillError, LoadError } from '../errors.js';
 import { decodeText, looksBinaryText } from './encoding.js';
 import { htmlToText } from './html.js';
-import { formatsByExtension, looksBinary, sniffFormat, supportedExtensions } from './sniff.js';
+import { formatsByExtension, looksBinary, looksLikeText, sniffFormat, supportedExtensions } from './sniff.js';
 import { readablePath } from './walk.js';
 
 export { readablePath, walkFiles, walkInputs, type WalkEntry, type WalkOptions } from './walk.js';
-export { formatsByExtension, sniffFormat, supportedExtensions } from './sniff.js';
+export { formatsByExtension, looksLikeText, sniffFormat, supportedExtensions } from './sniff.js';
 export { htmlToText } from './html.js';
 
 /** A file to read, by path; `id` defaults to the path. A Buffer path is a name that is not UTF-8, as `walkInputs` gives it. */
@@ -45,8 +45,8 @@ export async function loadFile(file: string | Buffer, id?: string): Promise<Dist
   } catch (error) {
     return failed(path, 'text', new LoadError(`cannot read file: ${(error as Error).message}`, { cause: error, code: 'E_READ', fix: 'check the path and its permissions' }), id);
   }
-  const sniffed = sniffFormat(bytes);
-  const format = sniffed ?? formatsByExtension[extension];
+  // A name with no extension (README, LICENSE, a mail folder's 1234) says nothing: the content decides.
+  const format = sniffFormat(bytes) ?? formatsByExtension[extension] ?? (extension === '' && looksLikeText(bytes) ? 'text' : undefined);
   if (bytes.length === 0) {
     const doc = new DistillDocument({ id, source: path, format: format ?? 'text', text: '' });
     doc.skip('empty file (0 bytes): nothing to distill', 'load:empty');
@@ -54,7 +54,8 @@ export async function loadFile(file: string | Buffer, id?: string): Promise<Dist
   }
   if (!format) {
     const doc = new DistillDocument({ id, source: path, text: '' });
-    doc.skip(`unsupported file type${extension ? ` "${extension}"` : ' (no extension)'}: distill reads ${supportedExtensions.join(', ')}`, 'load:unsupported', {
+    const kind = extension ? ` "${extension}"` : ' (no extension, and the content is not text)';
+    doc.skip(`unsupported file type${kind}: distill reads ${supportedExtensions.join(', ')}, and text files with no extension`, 'load:unsupported', {
       fix: 'convert the file to one of those formats, or leave it out of the input folder',
     });
     return doc;

@@ -54,3 +54,25 @@ export function looksBinary(bytes: Uint8Array): boolean {
   }
   return sample.length > 0 && control / sample.length > 0.1;
 }
+
+/**
+ * Plain text, for a file whose name gives no format: UTF-16 as `utf16Encoding`
+ * finds it, or bytes with no control characters in the first 8 KiB that are
+ * valid UTF-8, or mostly ASCII (Latin-1 or Windows-1252 text).
+ */
+export function looksLikeText(bytes: Uint8Array): boolean {
+  if (utf16Encoding(bytes)) return true;
+  const sample = bytes.subarray(0, 8192);
+  let high = 0;
+  for (const byte of sample) {
+    if (byte < 9 || (byte > 13 && byte < 32) || byte === 127) return false;
+    if (byte >= 0x80) high++;
+  }
+  try {
+    // `stream` lets the sample end inside a character.
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true });
+    return true;
+  } catch {
+    return high <= sample.length * 0.3;
+  }
+}
