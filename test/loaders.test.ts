@@ -253,4 +253,20 @@ describe('loaders: every input gets a record', () => {
     expect(doc).toMatchObject({ status: 'ok', format: 'html' });
     expect(doc.value).toBe('# Rota\n\nZoë is on call.');
   });
+
+  const headers = (contentType: string) =>
+    ['From: Ann Lee <ann@example.org>', 'To: finance@example.org', 'Subject: Q3 figures', 'Date: Mon, 3 Jun 2024 10:00:00 +0000', 'MIME-Version: 1.0', `Content-Type: ${contentType}`, ''].join('\r\n');
+  const parts = ['--=_part_1', 'Content-Type: text/plain; charset=utf-8', '', 'Revenue was $4.2M in Q3, up 8%.', '--=_part_1--', ''].join('\r\n');
+
+  it.each([
+    ['no boundary parameter', 'multipart/mixed', /multipart\/mixed has no boundary/],
+    ['a boundary the body never uses', 'multipart/mixed; boundary="=_part_9"', /the boundary "=_part_9" of multipart\/mixed never appears in the body/],
+  ])('keeps the raw body of a multipart message with %s, with a warning', async (_, contentType, reason) => {
+    const doc = await loadInput({ id: 'q3.eml', bytes: new TextEncoder().encode(`${headers(contentType)}\r\n${parts}`) });
+    expect(doc.status).toBe('ok');
+    expect(doc.value).toMatch(/^Subject: Q3 figures$/m);
+    expect(doc.value).toContain('Revenue was $4.2M in Q3, up 8%.');
+    expect(doc.messages).toMatchObject([{ origin: 'load:mime-malformed', fatal: false, reason: expect.stringMatching(reason), fix: expect.any(String) }]);
+  });
+
 });

@@ -105,8 +105,10 @@ async function loadBytes(input: { id: string; source: string; bytes: Uint8Array;
     if (format === 'email') {
       const { emailToText } = await import('./email.js');
       // The MIME parser reads bytes as 8-bit text; a UTF-16 message goes in as the UTF-8 of its text.
-      const { text, subject, attachments } = await emailToText(utf16 ? Buffer.from(decoded) : bytes);
-      return new DistillDocument({ id, source, format, text, metadata: { ...metadata, subject, attachments } });
+      const { text, subject, attachments, warnings } = await emailToText(utf16 ? Buffer.from(decoded) : bytes);
+      const doc = new DistillDocument({ id, source, format, text, metadata: { ...metadata, subject, attachments } });
+      for (const warning of warnings) doc.message(warning.reason, warning.origin, { fix: warning.fix });
+      return doc;
     }
     const doc =
       format === 'html'
