@@ -269,4 +269,28 @@ describe('loaders: every input gets a record', () => {
     expect(doc.messages).toMatchObject([{ origin: 'load:mime-malformed', fatal: false, reason: expect.stringMatching(reason), fix: expect.any(String) }]);
   });
 
+  it('keeps the text parts read from a message with more MIME parts than the parser allows, naming the limit', async () => {
+    const body: string[] = [];
+    for (let index = 1; index <= 5000; index++) {
+      body.push('--=_line', 'Content-Type: text/plain; charset=us-ascii', '', `Line item ${index}: ${index % 7} x widget at $2.50.`);
+    }
+    body.push('--=_line--', '');
+    const doc = await loadInput({ id: 'invoice.eml', bytes: new TextEncoder().encode(`${headers('multipart/mixed; boundary="=_line"')}\r\n${body.join('\r\n')}`) });
+    expect(doc.status).toBe('ok');
+    expect(doc.value).toContain('Line item 1: 1 x widget at $2.50.');
+    expect(doc.value).toContain('Line item 999:');
+    expect(doc.value).not.toContain('Line item 4999:');
+    expect(doc.messages).toMatchObject([{ origin: 'load:mime-parts', fatal: false, reason: expect.stringMatching(/5,000 MIME parts.*1,000/) }]);
+    expect(JSON.stringify(doc.messages)).not.toMatch(/RFC 822/);
+  });
+
+  it('keeps the raw body when nested MIME parts pass the limit', async () => {
+    const inner: string[] = [];
+    for (let index = 1; index <= 1200; index++) inner.push('--=_inner', 'Content-Type: text/plain', '', `Reading ${index}: ${20 + (index % 9)} degrees.`);
+    const body = ['--=_outer', 'Content-Type: multipart/mixed; boundary="=_inner"', '', ...inner, '--=_inner--', '--=_outer--', ''];
+    const doc = await loadInput({ id: 'sensor.eml', bytes: new TextEncoder().encode(`${headers('multipart/mixed; boundary="=_outer"')}\r\n${body.join('\r\n')}`) });
+    expect(doc.status).toBe('ok');
+    expect(doc.value).toContain('Reading 1200: 23 degrees.');
+    expect(doc.messages).toMatchObject([{ origin: 'load:mime-parts', reason: expect.stringMatching(/more than 1,000 MIME parts, nested ones included.*raw body is kept/) }]);
+  });
 });

@@ -13,7 +13,10 @@ import { htmlToText } from './html.js';
  */
 const decodedHeaders = new Set(['from', 'to', 'cc', 'bcc', 'reply-to', 'subject']);
 
-const parserOptions = { skipImageLinks: true, skipTextToHtml: true };
+/** Most MIME parts (the message itself included) read from one message: mailparser's own default, set here so a message can name it. */
+export const maxMimeParts = 1000;
+
+const parserOptions = { skipImageLinks: true, skipTextToHtml: true, maxChildNodes: maxMimeParts };
 
 /** A problem with the message that still leaves text to distil. */
 export interface EmailWarning {
@@ -26,14 +29,21 @@ export async function emailToText(bytes: Uint8Array): Promise<{ text: string; su
   const raw = Buffer.from(bytes);
   const warnings: EmailWarning[] = [];
   let parsed: ParsedMail;
+  let rawBody = false;
   try {
     parsed = await simpleParser(raw, parserOptions);
   } catch (error) {
-    throw new LoadError(`cannot parse email: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-      code: 'E_EMAIL',
-      fix: 'check that the file is a raw RFC 822 message (headers, a blank line, then the body)',
-    });
+    if (!tooManyParts(error)) {
+      throw new LoadError(`cannot parse email: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+        code: 'E_EMAIL',
+        fix: 'check that the file is a raw RFC 822 message (headers, a blank line, then the body)',
+      });
+    }
+    const recovered = await readFirstParts(raw);
+    parsed = recovered.parsed;
+    rawBody = recovered.rawBody;
+    warnings.push(recovered.warning);
   }
 
   const headerLines = parsed.headerLines.map(({ key, line }) => {
@@ -49,7 +59,7 @@ export async function emailToText(bytes: Uint8Array): Promise<{ text: string; su
     const rawText = rawBodyText(raw);
     if (rawText.trim()) {
       body = rawText.trim();
-      warnings.push({ reason: malformedReason(parsed, rawText), origin: 'load:mime-malformed', fix: rawBodyFix });
+      if (!rawBody) warnings.push({ reason: malformedReason(parsed, rawText), origin: 'load:mime-malformed', fix: rawBodyFix });
     }
   }
   const attachments = parsed.attachments.map(
@@ -61,7 +71,39 @@ export async function emailToText(bytes: Uint8Array): Promise<{ text: string; su
 
 const rawBodyFix = 'the text may hold MIME part headers and encoded lines: export the message again from the mail client, or fix its Content-Type boundary';
 
-/** Header block and body as Latin-1 strings, so that string offsets are byte offsets. */
+function tooManyParts(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'EMAXLEN' && /child nodes/.test(error.message);
+}
+
+/**
+ * A message with more parts than the parser reads: parse its first parts
+ * (everything up to a top-level boundary, then a closing boundary), fewer
+ * when parts nest, and failing that keep the raw body under its headers.
+ */
+async function readFirstParts(raw: Buffer): Promise<{ parsed: ParsedMail; rawBody: boolean; warning: EmailWarning }> {
+  const { head, body } = splitMessage(raw);
+  const headers = await simpleParser(Buffer.from(`${head}\r\n\r\n`, 'latin1'), parserOptions);
+  const boundary = contentType(headers)?.params.boundary;
+  const openings = boundary ? [...body.matchAll(delimiters(boundary))].filter((match) => match[1] === undefined) : [];
+  const limit = maxMimeParts.toLocaleString('en-US');
+  // Top-level parts are counted here; when they are fewer than the limit, nested parts took it over.
+  const total = openings.length > maxMimeParts ? `${openings.length.toLocaleString('en-US')} MIME parts, more than the ${limit} distill reads` : `more than ${limit} MIME parts, nested ones included, the most distill reads`;
+  const fix = 'split the message, or save the parts you need as files of their own, to read the rest';
+  for (let kept = maxMimeParts - 1; kept >= 1 && boundary; kept = Math.floor(kept / 2)) {
+    const next = openings[kept];
+    if (next?.index === undefined) break;
+    const first = Buffer.from(`${head}\r\n\r\n${body.slice(0, next.index)}--${boundary}--\r\n`, 'latin1');
+    try {
+      const parsed = await simpleParser(first, parserOptions);
+      return { parsed, rawBody: false, warning: { reason: `the message has ${total}: the first ${kept.toLocaleString('en-US')} parts are kept, the rest left out`, origin: 'load:mime-parts', fix } };
+    } catch (error) {
+      if (!tooManyParts(error)) break;
+    }
+  }
+  return { parsed: headers, rawBody: true, warning: { reason: `the message has ${total}: its raw body is kept as text`, origin: 'load:mime-parts', fix: `${fix}; ${rawBodyFix}` } };
+}
+
+/** Header block and body as Latin-1 strings, so that string offsets are byte offsets and the bytes survive a cut. */
 function splitMessage(raw: Buffer): { head: string; body: string } {
   const text = raw.toString('latin1');
   const blank = /\r?\n\r?\n/.exec(text);
