@@ -83,6 +83,9 @@ Options:
                          pipeline order (default: ${localStageNames.join(',')})
   --out <file.jsonl>     write records here (default: stdout when piped)
   --dry-run              send nothing; show the request and its cost
+  --max-bytes <size>     skip files larger than this, unread, with a record
+                         that says so; bytes, or with kB, MB or GB
+                         (default: 50MB)
   --concurrency <n>      documents in flight at once (default: 4, and at
                          least twice --threads)
   --threads <n|auto>     threads that run the local stages, a document each
@@ -136,6 +139,7 @@ const runFlags = {
   stages: { type: 'string' },
   out: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'max-bytes': { type: 'string' },
   concurrency: { type: 'string' },
   threads: { type: 'string' },
   config: { type: 'string' },
@@ -223,6 +227,18 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return number;
 }
 
+const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9 };
+
+/** A size in bytes: `50000000`, `50MB`, `1.5 GB` (decimal units, as the records print them). */
+function byteSize(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? sizeUnits[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isInteger(bytes) || bytes < 1) throw new UsageError(`--${name} must be a size in bytes, like 50000000 or 50MB, got "${value}"`);
+  return bytes;
+}
+
 function threadCount(value: string | number | undefined): number {
   if (value === undefined || value === 'auto') return defaultThreads();
   const number = Number(value);
@@ -262,6 +278,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   const budget = positiveInt('budget', values.budget) ?? config.budget;
   const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
   const threads = threadCount(values.threads ?? config.threads);
+  const maxBytes = byteSize('max-bytes', values['max-bytes']) ?? config.maxBytes;
   const model = values.model ?? config.model;
   const llm = { ...config.llm } as Record<string, unknown>;
   const maxTokens = positiveInt('max-tokens', values['max-tokens']);
@@ -292,6 +309,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     ...(budget === undefined ? {} : { budget }),
     ...(concurrency === undefined ? {} : { concurrency }),
     threads,
+    ...(maxBytes === undefined ? {} : { maxBytes }),
     ...(model === undefined ? {} : { model }),
     ...(stages ? { stages: stages as LocalStageName[] } : {}),
     ...(config.prices ? { prices: config.prices } : {}),
@@ -428,6 +446,7 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     ...(options.stages ? { stages: options.stages } : {}),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
   });
   io.stderr.write(`${formatMeasure(result)}\n`);
   if (values.out) {

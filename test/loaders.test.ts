@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DistillDocument } from '../src/document.js';
-import { loadFile, loadInput, readablePath, sniffFormat, walkFiles, walkInputs, type WalkOptions } from '../src/loaders/index.js';
+import { loadFile, loadInput, readablePath, sniffFormat, walkFiles, walkInputs, type LoadOptions, type WalkOptions } from '../src/loaders/index.js';
 import { nodeFileSystem, type WalkFileSystem } from '../src/loaders/walk.js';
 import { createPipeline } from '../src/pipeline.js';
 import { htmlToText } from '../src/loaders/html.js';
@@ -122,10 +122,10 @@ describe('loaders', () => {
 });
 
 /** Walk a folder and load every entry, as the CLI does: one document per input, keyed by its path under the root. */
-async function recordsOf(root: string, options: WalkOptions = {}): Promise<Map<string, DistillDocument>> {
+async function recordsOf(root: string, options: WalkOptions & LoadOptions = {}): Promise<Map<string, DistillDocument>> {
   const records = new Map<string, DistillDocument>();
   for await (const entry of walkInputs(root, options)) {
-    const doc = entry instanceof DistillDocument ? entry : await loadFile(entry.path, entry.id);
+    const doc = entry instanceof DistillDocument ? entry : await loadFile(entry.path, entry.id, options);
     const name = relative(root, doc.source);
     expect(records.has(name), `one record for ${name}`).toBe(false);
     records.set(name, doc);
@@ -292,5 +292,24 @@ describe('loaders: every input gets a record', () => {
     expect(doc.status).toBe('ok');
     expect(doc.value).toContain('Reading 1200: 23 degrees.');
     expect(doc.messages).toMatchObject([{ origin: 'load:mime-parts', reason: expect.stringMatching(/more than 1,000 MIME parts, nested ones included.*raw body is kept/) }]);
+  });
+
+  it('skips a file larger than maxBytes without reading it, naming --max-bytes', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'distill-big-'));
+    await writeFile(join(root, 'log.txt'), 'GET /index.html 200\n'.repeat(200));
+    const doc = await loadFile(join(root, 'log.txt'), undefined, { maxBytes: 1000 });
+    expect(doc.status).toBe('skipped');
+    expect(doc.messages.at(-1)).toMatchObject({ origin: 'load:max-bytes', reason: expect.stringMatching(/4,000 bytes.*--max-bytes \(1,000 bytes\)/), fix: expect.stringMatching(/--max-bytes/) });
+    // The default is 50 MB; a sparse file has that size without taking the disk space.
+    await writeFile(join(root, 'mailbox.txt'), '');
+    await truncate(join(root, 'mailbox.txt'), 60_000_000);
+    expect((await loadFile(join(root, 'mailbox.txt'))).messages.at(-1)!.reason).toMatch(/60\.0 MB.*--max-bytes \(50\.0 MB\)/);
+    const pipeline = createPipeline({ task: 'Summarise', stages: [], llm: false, maxBytes: 1000 });
+    expect((await pipeline.load({ path: join(root, 'log.txt') })).status).toBe('skipped');
+    await pipeline.close();
+  });
+
+  it.each([0, -1, 1.5, '50MB'])('rejects maxBytes %j when the pipeline is made', (maxBytes) => {
+    expect(() => createPipeline({ task: 'Summarise', maxBytes: maxBytes as number })).toThrow(/Expected `maxBytes` to be a positive integer/);
   });
 });

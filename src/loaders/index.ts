@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DistillDocument, type DocumentFormat } from '../document.js';
 import { DistillError, LoadError } from '../errors.js';
@@ -17,6 +17,18 @@ export interface PathInput {
   id?: string;
 }
 
+/** How files are read. */
+export interface LoadOptions {
+  /**
+   * Files larger than this many bytes are skipped unread, with a reason, so one
+   * huge file cannot take the run's memory (`--max-bytes` on the command line).
+   * @default 50_000_000 (50 MB)
+   */
+  maxBytes?: number;
+}
+
+export const defaultMaxBytes = 50_000_000;
+
 /** A document handed in by a caller rather than read from disk (library API, stdin JSONL). */
 export interface DocumentInput {
   id: string;
@@ -34,14 +46,23 @@ export interface DocumentInput {
  * becomes a document with status `error` or `skipped` and a message that
  * names the problem and the fix, so every input appears in the output.
  */
-export async function loadFile(file: string | Buffer, id?: string): Promise<DistillDocument> {
+export async function loadFile(file: string | Buffer, id?: string, options: LoadOptions = {}): Promise<DistillDocument> {
   // A Buffer path is opened as those bytes; records show it readably.
   const path = readablePath(file);
   id ??= path;
   const extension = extname(path).toLowerCase();
+  const maxBytes = options.maxBytes ?? defaultMaxBytes;
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    const read = await readAtMost(file, maxBytes);
+    if ('size' in read) {
+      const doc = new DistillDocument({ id, source: path, format: formatsByExtension[extension] ?? 'text', text: '', metadata: { bytes: read.size } });
+      doc.skip(`file is ${formatSize(read.size)}${read.atLeast ? ' or more' : ''}, larger than --max-bytes (${formatSize(maxBytes)}): not loaded`, 'load:max-bytes', {
+        fix: 'raise --max-bytes (maxBytes in the config file or the API) to read it, or split the file',
+      });
+      return doc;
+    }
+    bytes = read.bytes;
   } catch (error) {
     return failed(path, 'text', new LoadError(`cannot read file: ${(error as Error).message}`, { cause: error, code: 'E_READ', fix: 'check the path and its permissions' }), id);
   }
@@ -126,6 +147,35 @@ async function loadBytes(input: { id: string; source: string; bytes: Uint8Array;
     const loadError = error instanceof DistillError ? error : new LoadError(`cannot load ${format}: ${(error as Error).message}`, { cause: error });
     return failed(source, format, loadError, id);
   }
+}
+
+/** The file's bytes, or its size when that is over `maxBytes`: a regular file by its size, unread; a pipe by reading one chunk past the limit. */
+async function readAtMost(file: string | Buffer, maxBytes: number): Promise<{ bytes: Buffer } | { size: number; atLeast?: boolean }> {
+  const handle = await open(file, 'r');
+  try {
+    const info = await handle.stat();
+    if (info.isFile()) {
+      if (info.size > maxBytes) return { size: info.size };
+      const bytes = await handle.readFile();
+      // It may have grown since the stat.
+      return bytes.length > maxBytes ? { size: bytes.length } : { bytes };
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await handle.read(Buffer.alloc(65_536), 0, 65_536, null);
+      if (bytesRead === 0) return { bytes: Buffer.concat(chunks, total) };
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return { size: total, atLeast: true };
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function formatSize(bytes: number): string {
+  return bytes < 1_000_000 ? `${bytes.toLocaleString('en-US')} bytes` : `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 function failed(source: string, format: DocumentFormat, error: DistillError, id = source): DistillDocument {
