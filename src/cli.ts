@@ -63,13 +63,15 @@ Example:
 
 export const runHelp = `distill run <paths...> --task <text> [options]
 
-Reads every file under the given paths (txt, md, html, pdf, eml; folders are
-walked recursively, hidden files skipped), runs the local stages, and sends
-the distilled text with the task to the model. Without OPENAI_API_KEY, or
+Reads every file under the given paths (txt, md, html, pdf, eml, and text
+with no extension; folders are walked recursively, hidden files skipped),
+runs the local stages, and sends the distilled text with the task to the
+model. A symlink loop, a dangling link or a link out of the folder is
+skipped, with a record that says so. Without OPENAI_API_KEY, or
 with --dry-run, nothing is sent: each record shows the request that would go
 out and the summary what it would cost.
 
-Records (one JSON object per input file) go to --out, or to stdout when it is
+Records (one JSON object per input) go to --out, or to stdout when it is
 a pipe. The per-stage table and the summary go to stderr.
 
 Options:
