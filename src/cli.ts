@@ -7,7 +7,7 @@ import { readConfig, type ConfigFile } from './config.js';
 import { DistillDocument } from './document.js';
 import { DistillError, UsageError } from './errors.js';
 import { defaultThreads } from './local-threads.js';
-import { walkFiles } from './loaders/walk.js';
+import { walkInputs } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
 import { version } from './package-root.js';
@@ -63,13 +63,15 @@ Example:
 
 export const runHelp = `distill run <paths...> --task <text> [options]
 
-Reads every file under the given paths (txt, md, html, pdf, eml; folders are
-walked recursively, hidden files skipped), runs the local stages, and sends
-the distilled text with the task to the model. Without OPENAI_API_KEY, or
+Reads every file under the given paths (txt, md, html, pdf, eml, and text
+with no extension; folders are walked recursively, hidden files skipped),
+runs the local stages, and sends the distilled text with the task to the
+model. A symlink loop, a dangling link or a link out of the folder is
+skipped, with a record that says so. Without OPENAI_API_KEY, or
 with --dry-run, nothing is sent: each record shows the request that would go
 out and the summary what it would cost.
 
-Records (one JSON object per input file) go to --out, or to stdout when it is
+Records (one JSON object per input) go to --out, or to stdout when it is
 a pipe. The per-stage table and the summary go to stderr.
 
 Options:
@@ -90,6 +92,9 @@ Options:
                          pipeline order (default: ${localStageNames.join(',')})
   --out <file.jsonl>     write records here (default: stdout when piped)
   --dry-run              send nothing; show the request and its cost
+  --max-bytes <size>     skip files larger than this, unread, with a record
+                         that says so; bytes, or with kB, MB or GB
+                         (default: 50MB)
   --concurrency <n>      documents in flight at once (default: 4, and at
                          least twice --threads)
   --threads <n|auto>     threads that run the local stages, a document each
@@ -144,6 +149,7 @@ const runFlags = {
   stages: { type: 'string' },
   out: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'max-bytes': { type: 'string' },
   concurrency: { type: 'string' },
   threads: { type: 'string' },
   config: { type: 'string' },
@@ -231,6 +237,18 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return number;
 }
 
+const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9 };
+
+/** A size in bytes: `50000000`, `50MB`, `1.5 GB` (decimal units, as the records print them). */
+function byteSize(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? sizeUnits[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isInteger(bytes) || bytes < 1) throw new UsageError(`--${name} must be a size in bytes, like 50000000 or 50MB, got "${value}"`);
+  return bytes;
+}
+
 function threadCount(value: string | number | undefined): number {
   if (value === undefined || value === 'auto') return defaultThreads();
   const number = Number(value);
@@ -277,6 +295,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   }
   const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
   const threads = threadCount(values.threads ?? config.threads);
+  const maxBytes = byteSize('max-bytes', values['max-bytes']) ?? config.maxBytes;
   const model = values.model ?? config.model;
   const llm = { ...config.llm } as Record<string, unknown>;
   const maxTokens = positiveInt('max-tokens', values['max-tokens']);
@@ -307,6 +326,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     ...(budget === undefined ? {} : { budget }),
     ...(concurrency === undefined ? {} : { concurrency }),
     threads,
+    ...(maxBytes === undefined ? {} : { maxBytes }),
     ...(model === undefined ? {} : { model }),
     ...(stages ? { stages: stages as LocalStageName[] } : {}),
     ...(config.prices ? { prices: config.prices } : {}),
@@ -443,6 +463,7 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     ...(options.stages ? { stages: options.stages } : {}),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
   });
   io.stderr.write(`${formatMeasure(result)}\n`);
   if (values.out) {
@@ -459,13 +480,14 @@ function terminalLine(record: DistillRecord): string {
   return `${record.status.padEnd(7)} ${record.source}${reduction}${reason}`;
 }
 
+/** Every entry under the paths: files to load, and the records of entries with nothing to load (a dangling link). */
 async function* pathInputs(paths: string[]): AsyncGenerator<PipelineInput> {
-  for (const root of paths) for await (const path of walkFiles(root)) yield { path };
+  for (const root of paths) yield* walkInputs(root);
 }
 
 async function countInputs(paths: string[]): Promise<number> {
   let total = 0;
-  for (const root of paths) for await (const _ of walkFiles(root)) total++;
+  for (const root of paths) for await (const _ of walkInputs(root)) total++;
   return total;
 }
 

@@ -12,7 +12,7 @@ import type { PipelineOptions } from './pipeline.js';
  */
 export type ConfigFile = Partial<Omit<PipelineOptions, 'tokenizer' | 'onStage' | 'llmOptions' | 'llm'>> & { llm?: PipelineOptions['llmOptions'] };
 
-const knownKeys = new Set(['task', 'budget', 'model', 'stages', 'dryRun', 'concurrency', 'threads', 'prices', 'regex', 'entities', 'classify', 'sections', 'llm']);
+const knownKeys = new Set(['task', 'budget', 'model', 'stages', 'dryRun', 'concurrency', 'threads', 'maxBytes', 'prices', 'regex', 'entities', 'classify', 'sections', 'llm']);
 
 export async function readConfig(path: string): Promise<ConfigFile> {
   let text: string;

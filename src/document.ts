@@ -162,9 +162,9 @@ export class DistillDocument {
     return message;
   }
 
-  /** Take this document out of the run on purpose (a document-level filter, a cost cap). */
-  skip(reason: string, origin: string): DocumentMessage {
-    const message: DocumentMessage = { origin, reason, fatal: false };
+  /** Take this document out of the run on purpose (a document-level filter, a cost cap, an input with nothing to read). */
+  skip(reason: string, origin: string, extra: Partial<Pick<DocumentMessage, 'fix'>> = {}): DocumentMessage {
+    const message: DocumentMessage = { origin, reason, fatal: false, ...extra };
     this.messages.push(message);
     this.status = 'skipped';
     return message;

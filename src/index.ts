@@ -21,7 +21,7 @@ export type {
 export type { Stage, StageContext, StageFactory } from './stage.js';
 export type { DistillRecord } from './record.js';
 export type { StageEvent } from './runner.js';
-export { loadFile, loadInput, walkFiles, type DocumentInput } from './loaders/index.js';
+export { loadFile, loadInput, walkFiles, walkInputs, type DocumentInput, type LoadOptions, type WalkEntry, type WalkOptions } from './loaders/index.js';
 export { countTokens, o200k, type Tokenizer } from './tokens.js';
 export { costOf, defaultPrices, priceOf, type ModelPrice, type Usage } from './pricing.js';
 export { sectionize, sectionsOf, setSections } from './sections.js';

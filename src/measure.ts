@@ -61,6 +61,8 @@ export interface MeasureOptions {
   concurrency?: number;
   /** Threads for the local stages; see `PipelineOptions.threads`. @default 1 */
   threads?: number;
+  /** See `PipelineOptions.maxBytes`. @default 50_000_000 */
+  maxBytes?: number;
   /** Other methods to compare at the same budget, by name. */
   baselines?: Record<string, Baseline>;
   /** Strings that must survive, per input id. */
@@ -113,6 +115,7 @@ export async function measure(inputs: Iterable<PipelineInput> | AsyncIterable<Pi
     ...(options.budget === undefined ? {} : { budget: options.budget }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     ...(options.stages ? { stages: options.stages } : {}),
     onStage: (event) => {
       chars.set(event.stage, (chars.get(event.stage) ?? 0) + event.charsIn);

@@ -1,7 +1,7 @@
 import { DistillDocument } from './document.js';
 import { invalidOption } from './errors.js';
 import { LocalThreads, type LocalThreadsSetup } from './local-threads.js';
-import { loadFile, loadInput, type DocumentInput } from './loaders/index.js';
+import { loadFile, loadInput, type DocumentInput, type LoadOptions, type PathInput } from './loaders/index.js';
 import type { ModelPrice } from './pricing.js';
 import { toRecord, type DistillRecord } from './record.js';
 import { runDocuments, runStages, type StageEvent } from './runner.js';
@@ -10,13 +10,7 @@ import { o200k, type Tokenizer } from './tokens.js';
 import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
 import type { LocalStageName } from '../stages/names.js';
 
-export type { LocalStageName };
-
-/** A file to read, by path; `id` defaults to the path. */
-export interface PathInput {
-  path: string;
-  id?: string;
-}
+export type { LocalStageName, PathInput };
 
 /** What `run` and `process` accept: in-memory text or bytes, a file path, or a document already built. */
 export type PipelineInput = DocumentInput | PathInput | DistillDocument;
@@ -35,6 +29,8 @@ export interface PipelineOptions {
   model?: string;
   /** The local stages to run, always in pipeline order. @default ['regex', 'entities', 'classify', 'sections'] */
   stages?: readonly LocalStageName[];
+  /** Files larger than this many bytes are skipped unread, with a reason (`--max-bytes`). @default 50_000_000 (50 MB) */
+  maxBytes?: number;
   /** Run the LLM stage after the local ones. With no API key it runs dry. @default true */
   llm?: boolean;
   /** Show the request that would be sent, send nothing. @default false */
@@ -114,6 +110,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     concurrency: Math.max(options.concurrency ?? 4, 2 * threads),
     ...(options.onStage ? { onStage: options.onStage } : {}),
   };
+  const loadOptions: LoadOptions = options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes };
+  const load = (input: PipelineInput) => loadPipelineInput(input, loadOptions);
   const prepare = pool ? async (input: PipelineInput) => pool.run(await load(input), options.onStage) : load;
   const recordOptions = { task: options.task, model, tokenizer, ...(options.prices ? { prices: options.prices } : {}) };
   const record = (doc: DistillDocument) => toRecord(doc, recordOptions);
@@ -150,10 +148,10 @@ function threadOptions(options: PipelineOptions): LocalThreadsSetup['options'] {
   }
 }
 
-async function load(input: PipelineInput): Promise<DistillDocument> {
+async function loadPipelineInput(input: PipelineInput, options: LoadOptions): Promise<DistillDocument> {
   if (input instanceof DistillDocument) return input;
-  if ('path' in input && typeof input.path === 'string') {
-    return loadFile(input.path, input.id ?? input.path);
+  if ('path' in input && (typeof input.path === 'string' || Buffer.isBuffer(input.path))) {
+    return loadFile(input.path, input.id, options);
   }
   return loadInput(input as DocumentInput);
 }
@@ -166,6 +164,9 @@ function validate(options: PipelineOptions): void {
   }
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
     throw invalidOption('concurrency', 'a positive integer', options.concurrency);
+  }
+  if (options.maxBytes !== undefined && (!Number.isInteger(options.maxBytes) || options.maxBytes < 1)) {
+    throw invalidOption('maxBytes', 'a positive integer (bytes)', options.maxBytes);
   }
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw invalidOption('threads', 'a positive integer', options.threads);

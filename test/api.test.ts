@@ -43,6 +43,7 @@ describe('public API', () => {
         "stageNames",
         "stream",
         "walkFiles",
+        "walkInputs",
       ]
     `);
   });

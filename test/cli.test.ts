@@ -171,6 +171,7 @@ describe('cli', () => {
     [['run', docs, '--task', 'x', '--budget=-3'], /--budget must be a positive whole number, got "-3"/],
     [['run', docs, '--task', 'x', '--budget', 'lots'], /--budget must be a positive whole number, got "lots"/],
     [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
+    [['run', docs, '--task', 'x', '--max-bytes', 'lots'], /--max-bytes must be a size in bytes, like 50000000 or 50MB, got "lots"/],
     [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
     [['run', docs, '--task', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['transmogrify'], /unknown command "transmogrify"/],

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LocalThreads } from '../src/local-threads.js';
 import { createPipeline, type PipelineOptions } from '../src/pipeline.js';
 import type { StageEvent } from '../src/runner.js';
-import { walkFiles } from '../src/loaders/walk.js';
+import { readablePath, walkFiles } from '../src/loaders/walk.js';
 
 /**
  * `threads`: the local stages on worker threads, a document per thread at a
@@ -20,7 +20,7 @@ const base: PipelineOptions = { task, budget: 400, dryRun: true, llm: false, sec
 
 async function fixtureFiles(): Promise<string[]> {
   const files: string[] = [];
-  for await (const file of walkFiles(join(root, 'fixtures/docs'))) files.push(file);
+  for await (const file of walkFiles(join(root, 'fixtures/docs'))) files.push(readablePath(file));
   return files.sort();
 }
 

@@ -1,4 +1,5 @@
 import type { DocumentFormat } from '../document.js';
+import { utf16Encoding } from './encoding.js';
 
 /** Formats by file extension; content sniffing can override a misleading one. */
 export const formatsByExtension: Readonly<Record<string, DocumentFormat>> = {
@@ -19,8 +20,9 @@ const emailHeader = /^(?:Return-Path|Received|From|To|Subject|Date|Message-ID|De
 
 /** What the bytes say the format is, or undefined when they say nothing definite. */
 export function sniffFormat(bytes: Uint8Array): DocumentFormat | undefined {
-  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
-  if (head.startsWith('%PDF-')) return 'pdf';
+  if (new TextDecoder('latin1').decode(bytes.subarray(0, 5)) === '%PDF-') return 'pdf';
+  const utf16 = utf16Encoding(bytes);
+  const head = utf16 ? new TextDecoder(utf16).decode(bytes.subarray(0, 8192)) : new TextDecoder('latin1').decode(bytes.subarray(0, 4096));
   const start = head.replace(/^\uFEFF?\s*/, '').slice(0, 512).toLowerCase();
   if (start.startsWith('<!doctype html') || start.startsWith('<html') || (start.startsWith('<?xml') && start.includes('<html'))) {
     return 'html';
@@ -51,4 +53,26 @@ export function looksBinary(bytes: Uint8Array): boolean {
     if (byte < 9 || (byte > 13 && byte < 32)) control++;
   }
   return sample.length > 0 && control / sample.length > 0.1;
+}
+
+/**
+ * Plain text, for a file whose name gives no format: UTF-16 as `utf16Encoding`
+ * finds it, or bytes with no control characters in the first 8 KiB that are
+ * valid UTF-8, or mostly ASCII (Latin-1 or Windows-1252 text).
+ */
+export function looksLikeText(bytes: Uint8Array): boolean {
+  if (utf16Encoding(bytes)) return true;
+  const sample = bytes.subarray(0, 8192);
+  let high = 0;
+  for (const byte of sample) {
+    if (byte < 9 || (byte > 13 && byte < 32) || byte === 127) return false;
+    if (byte >= 0x80) high++;
+  }
+  try {
+    // `stream` lets the sample end inside a character.
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true });
+    return true;
+  } catch {
+    return high <= sample.length * 0.3;
+  }
 }
