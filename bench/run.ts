@@ -4,6 +4,7 @@
  * bench/results/<timestamp>.json and .md. It never asserts times; it
  * reports them.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { formatMeasure } from '../src/report.js';
 import { annotatedFixtures, sotu, spamAssassin } from './corpora.js';
 import { formatNq, runNq, type NqResult } from './nq.js';
 import { measureCorpus, type CorpusResult } from './pipeline.js';
+import { defaultDevset, formatRetention, runRetention, type RetentionResult } from './retention.js';
 import { runScale, type ScaleResult } from './scale.js';
 
 const { values } = parseArgs({
@@ -25,7 +27,7 @@ const quick = values.quick;
 const only = values.only?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 
-const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult } = {
+const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; retention?: RetentionResult | string } = {
   startedAt: new Date().toISOString(),
   quick,
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -69,6 +71,20 @@ if (wanted('nq')) {
   say('## NQ answer recall (20-passage documents, gold + 19 distractors)');
   say('');
   say(nq.skipped ? nq.skipped : `\`\`\`\n${formatNq(nq)}\n\`\`\``);
+  say('');
+}
+if (wanted('retention')) {
+  say('## retention: gold evidence kept on the dev set (real documents, real tasks)');
+  say('');
+  if (existsSync(join(defaultDevset, 'tasks.jsonl'))) {
+    // The quick run takes a fixed-seed third of the tasks: retention is the quality figure, so it is never skipped.
+    const retention = await runRetention({ ...(quick ? { limit: 12 } : {}), log: (line) => process.stderr.write(`${line}\n`) });
+    results.retention = retention;
+    say(formatRetention(retention));
+  } else {
+    results.retention = `skipped: no dev set at ${defaultDevset}`;
+    say(results.retention);
+  }
   say('');
 }
 if (wanted('scale')) {

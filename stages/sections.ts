@@ -167,7 +167,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         cut = 'whole';
         const noise = withoutDuplicates.filter((section) => {
           const index = sections.indexOf(section);
-          return isNoise(doc, section.id) && shape.units[index]!.length > 0 && shape.units[index]!.every((unit) => unit.score <= 0);
+          return isNoise(doc, section.id) && shape.units[index]!.length > 0 && shape.units[index]!.every((unit) => !unit.matched);
         });
         kept = withoutDuplicates.filter((section) => !noise.includes(section));
         keptUnits = remaining.flat().filter((unit) => !noise.includes(sections[unit.section]!));

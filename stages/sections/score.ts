@@ -144,6 +144,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
       let score = ownScore + weights.context * context + weights.neighbour * neighbour + weights.heading * heading;
       if (unit.position === 0) score += weights.lead * context;
       if (score > 0) lexical = true;
+      unit.matched = score > 0;
       const types = entityTypes.get(unit);
       if (types && [...types].some((type) => wanted.has(type))) score *= 1 + weights.entity;
       if (foldedNames.length > 0) {

@@ -20,6 +20,8 @@ export interface Unit {
   /** Exact o200k count of `text`. */
   readonly tokens: number;
   score: number;
+  /** Whether the unit, its section or its headings share a term with the task (set by scoring). */
+  matched?: boolean;
 }
 
 export interface Outline {
