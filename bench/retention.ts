@@ -85,6 +85,9 @@ export async function readTasks(folder: string): Promise<RetentionTask[]> {
     .map((line) => JSON.parse(line) as RetentionTask);
 }
 
+/** The sections stage's scoring with every cue but sentence BM25 turned off. */
+const plainWeights = { context: 0, neighbour: 0, heading: 0, entity: 0, name: 0, coverage: 0, phrase: 0, headingTerms: 0, lead: 0, meaning: 0, region: 0 };
+
 const budgetKey = (budget: number | null) => (budget === null ? 'none' : String(budget));
 
 export async function runRetention(options: RetentionOptions = {}): Promise<RetentionResult> {
@@ -141,6 +144,10 @@ export async function runRetention(options: RetentionOptions = {}): Promise<Rete
       const folded = snapshots.map((snapshot) => foldForMatch(snapshot.value));
       const outputs = new Map<string, string>([['distill', out]]);
       if (options.baselines !== false && budget !== null) {
+        // distill's own BM25 over its own units, without the cues on top (context, headings, entities, meaning, region).
+        const plain = DistillDocument.fromState(structuredClone(source.toState()));
+        await runStages(plain, { stages: [shared.get('regex') ?? createStage('regex'), createStage('sections', { dedupe: 'document', weights: plainWeights })], context });
+        outputs.set('distill bm25 only', plain.status === 'ok' ? plain.value : '');
         outputs.set('head', headTruncate(source.original, budget));
         outputs.set('bm25 sentences', bm25Sentences(source.original, task.task, budget));
         outputs.set('langchain bm25', await langchainBm25(source.original, task.task, budget));
