@@ -170,7 +170,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
  */
 function addRegion(all: readonly Unit[], weight: number, width: number): void {
   const scores = all.map((unit) => Math.max(0, unit.score));
-  const best = Math.max(0, ...scores);
+  const best = largest(scores);
   if (best <= 0 || all.length < 3) return;
   const region = new Float64Array(all.length);
   for (let index = 0; index < all.length; index++) {
@@ -182,7 +182,7 @@ function addRegion(all: readonly Unit[], weight: number, width: number): void {
     }
     region[index] = sum;
   }
-  const densest = Math.max(...region);
+  const densest = largest(region);
   if (densest <= 0) return;
   all.forEach((unit, index) => (unit.score += (weight * best * region[index]!) / densest));
 }
@@ -230,7 +230,7 @@ function blendMeaning(vectors: WordVectors, task: string, outline: Outline, mult
   const median = values[Math.floor(values.length / 2)]!;
   const best = values.at(-1)!;
   const all = outline.units.flat();
-  const bestLexical = Math.max(0, ...all.map((unit) => unit.score));
+  const bestLexical = largest(all.map((unit) => unit.score));
   if (!(best > median)) return;
   outline.units.forEach((units, index) => {
     for (const unit of units) {
@@ -382,6 +382,13 @@ function bm25(query: readonly string[], document: readonly string[], weights: Ma
     score += (weight * frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * document.length) / Math.max(1, averageLength)));
   }
   return score;
+}
+
+/** The largest value, at least 0; a loop, since spreading a long document's units into Math.max overflows the stack. */
+function largest(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let index = 0; index < values.length; index++) if (values[index]! > best) best = values[index]!;
+  return best;
 }
 
 function average(values: readonly number[]): number {
