@@ -195,7 +195,7 @@ function addRegion(all: readonly Unit[], weight: number, width: number): void {
  * best (1), times `weight`, beside the lexical score scaled to its best.
  */
 function blendMeaning(vectors: WordVectors, task: string, outline: Outline, multipliers: readonly number[], weight: number): void {
-  const query = vectors.embed(task);
+  const query = vectors.embedTerms(terms(task));
   if (!query) return;
   normalise(query);
   const unitVectors = new Map<Unit, Float32Array>();
@@ -203,7 +203,7 @@ function blendMeaning(vectors: WordVectors, task: string, outline: Outline, mult
   let count = 0;
   for (const units of outline.units) {
     for (const unit of units) {
-      const vector = vectors.embed(unit.text);
+      const vector = vectors.embedTerms(unit.terms);
       if (!vector) continue;
       normalise(vector);
       unitVectors.set(unit, vector);

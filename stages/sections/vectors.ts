@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
-import { stopWords, words } from './analyze.js';
+import { stopWords, terms, words } from './analyze.js';
 
 /**
  * Word vectors for meaning that words do not share: "anti-poverty" and
@@ -16,6 +16,12 @@ export interface WordVectors {
   readonly dimensions: number;
   /** The SIF-weighted, unnormalised vector of `text`'s content words; `undefined` when none is known. */
   embed(text: string): Float32Array | undefined;
+  /**
+   * The same from index terms (`terms()` of analyze.ts: folded, stop words
+   * out, stemmed), which the sections stage has already computed for every
+   * unit: each stem stands for the commonest word that has it.
+   */
+  embedTerms(terms: readonly string[]): Float32Array | undefined;
 }
 
 export const defaultVectorsPath = (): string => join(packageRoot, 'models', 'word-vectors');
@@ -26,17 +32,29 @@ const sifA = 1e-3;
 export function loadWordVectors(folder = defaultVectorsPath()): WordVectors {
   const meta = JSON.parse(readFileSync(join(folder, 'meta.json'), 'utf8')) as { dimensions: number };
   const dimensions = meta.dimensions;
-  const table = new Int8Array(readFileSync(join(folder, 'vectors.i8')).buffer.slice(0));
+  const bytes = readFileSync(join(folder, 'vectors.i8'));
+  const table = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const scaleBytes = readFileSync(join(folder, 'scales.f32'));
   const scales = new Float32Array(scaleBytes.buffer.slice(scaleBytes.byteOffset, scaleBytes.byteOffset + scaleBytes.byteLength));
   const list = readFileSync(join(folder, 'words.txt'), 'utf8').split('\n').filter(Boolean);
   const rows = new Map<string, number>();
-  list.forEach((word, row) => rows.set(word, row));
+  const stems = new Map<string, number>();
+  list.forEach((word, row) => {
+    rows.set(word, row);
+    const [stem] = terms(word);
+    // Commonest first: the first word to reach a stem keeps it.
+    if (stem !== undefined && !stems.has(stem)) stems.set(stem, row);
+  });
   // Word probability from frequency rank (Zipf's law over the table's words, commonest first).
   const harmonic = Math.log(list.length) + 0.5772;
   const weights = new Float32Array(list.length);
-  for (let row = 0; row < list.length; row++) weights[row] = sifA / (sifA + 1 / ((row + 1) * harmonic));
+  for (let row = 0; row < list.length; row++) weights[row] = (sifA / (sifA + 1 / ((row + 1) * harmonic))) * scales[row]!;
 
+  const add = (vector: Float32Array, row: number) => {
+    const weight = weights[row]!;
+    const offset = row * dimensions;
+    for (let column = 0; column < dimensions; column++) vector[column]! += weight * table[offset + column]!;
+  };
   return {
     dimensions,
     embed(text: string): Float32Array | undefined {
@@ -46,10 +64,15 @@ export function loadWordVectors(folder = defaultVectorsPath()): WordVectors {
         if (stopWords.has(word)) continue;
         const row = rows.get(word);
         if (row === undefined) continue;
-        vector ??= new Float32Array(dimensions);
-        const weight = weights[row]! * scales[row]!;
-        const offset = row * dimensions;
-        for (let column = 0; column < dimensions; column++) vector[column]! += weight * table[offset + column]!;
+        add((vector ??= new Float32Array(dimensions)), row);
+      }
+      return vector;
+    },
+    embedTerms(unitTerms: readonly string[]): Float32Array | undefined {
+      let vector: Float32Array | undefined;
+      for (const term of unitTerms) {
+        const row = stems.get(term);
+        if (row !== undefined) add((vector ??= new Float32Array(dimensions)), row);
       }
       return vector;
     },
