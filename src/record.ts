@@ -26,6 +26,8 @@ export interface DistillRecord {
   entities?: Entity[];
   entityDigest?: unknown;
   labels?: unknown;
+  /** Sections the regex stage labelled (quoted, signature, legal, footer, navigation), by section id: priors, not deletions. */
+  priors?: Record<string, { label: string; origin: string }>;
   classification?: unknown;
   selection?: unknown;
   request?: unknown;
@@ -36,7 +38,7 @@ export interface DistillRecord {
 }
 
 /** Data keys stages leave on the document that belong in the record. */
-const recordedData = ['entities', 'entityDigest', 'labels', 'classification', 'selection', 'request', 'response', 'usage', 'llm'] as const;
+const recordedData = ['entities', 'entityDigest', 'labels', 'priors', 'classification', 'selection', 'request', 'response', 'usage', 'llm'] as const;
 
 export interface RecordOptions {
   task: string;

@@ -72,6 +72,10 @@ export function formatSummary(summary: RunSummary, options: ReportOptions): stri
       out.push('', `${stage.stage} by family: ${parts.join(', ')}`);
     }
   }
+  if (summary.priors.size > 0) {
+    const parts = [...summary.priors.entries()].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${label} ${formatInt(count)}`);
+    out.push('', `Labelled, not removed (sections the sections stage weighed against the task): ${parts.join(', ')}`);
+  }
   if (ruleRows.length > 0) {
     out.push('', 'What paid (tokens removed by rule; turn one off with --disable-rule <name>):');
     out.push(formatTable(['rule', 'hits', 'tokens', 'of stage input'], ruleRows, new Set([1, 2, 3])));

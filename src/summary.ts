@@ -24,6 +24,8 @@ export class RunSummary {
   /** Price overrides from the config, so per-stage dollars use the user's prices. */
   prices: Record<string, ModelPrice> | undefined;
   bytes = 0;
+  /** Sections labelled by a task-independent rule, by label: weighed against the task by selection, not removed. */
+  readonly priors = new Map<string, number>();
   readonly failures: { source: string; error: string; fix?: string; status: DocumentStatus }[] = [];
   readonly started = performance.now();
 
@@ -39,6 +41,7 @@ export class RunSummary {
     this.tokensDistilled += record.tokens.distilled;
     this.originalUsd = addCost(this.originalUsd, record.cost.originalUsd);
     if (record.status === 'ok') this.distilledUsd = addCost(this.distilledUsd, record.cost.distilledUsd);
+    for (const prior of Object.values(record.priors ?? {})) this.priors.set(prior.label, (this.priors.get(prior.label) ?? 0) + 1);
     for (const metric of record.stages) {
       let totals = this.stages.get(metric.stage);
       if (!totals) {
