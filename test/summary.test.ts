@@ -28,6 +28,6 @@ describe('run summary', () => {
     expect(record.distilled).toContain('> Which port does the daemon use?');
     const summary = new RunSummary();
     summary.add(record);
-    expect(formatSummary(summary, { model: 'gpt-4o' })).toMatch(/Labelled, not removed .*: quoted 1, signature 1/);
+    expect(formatSummary(summary, { dryRun: true })).toMatch(/Labelled, not removed .*: quoted 1, signature 1/);
   });
 });
