@@ -87,11 +87,14 @@ describe('cli', () => {
     expect(JSON.stringify(server.requests.map((request) => request.body))).not.toContain('Received: from');
   }, 120_000);
 
-  it('stops cleanly on Ctrl-C: finished records written, and a rerun pays for none of them again', async () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('stops cleanly on %s: finished records written, exit %i, and a rerun pays for none of them again', async (signal, exitCode) => {
     const slow = await startOpenAIServer({ delayMs: 400 });
     try {
-      const out = join(scratch, 'interrupted.jsonl');
-      const cache = join(scratch, 'cache-interrupt');
+      const out = join(scratch, `interrupted-${signal}.jsonl`);
+      const cache = join(scratch, `cache-interrupt-${signal}`);
       const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: slow.url };
       const args = ['run', docs, '--task', task, '--budget', '300', '--stages', 'regex,sections', '--concurrency', '1', '--cache', cache];
       const child = spawn(process.execPath, [bin, ...args, '--out', out], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
@@ -99,19 +102,45 @@ describe('cli', () => {
       child.stderr.on('data', (chunk) => (stderr += chunk));
       const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
       while (slow.answered().length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-      expect(stderr).toMatch(/stopping: finishing the requests in flight/);
+      child.kill(signal);
+      expect(await exited).toBe(exitCode);
+      expect(stderr).toMatch(/finishing the requests in flight/);
+      expect(stderr).toMatch(/Rerun the same command to continue/);
       const finished = parseRecords(await readFile(out, 'utf8')).filter((record) => record.response);
       expect(finished.length).toBeGreaterThanOrEqual(2);
       expect(finished.length).toBeLessThan(await countFiles(docs));
       const sentBefore = slow.requests.length;
-      const rerun = await cli([...args, '--out', join(scratch, 'rerun.jsonl')], env);
+      const rerun = await cli([...args, '--out', join(scratch, `rerun-${signal}.jsonl`)], env);
       expect(rerun.code).toBe(0);
       const fresh = slow.requests.slice(sentBefore).map((request) => request.body.messages[1]!.content);
       for (const record of finished) expect(fresh.some((content) => content.includes(`<document source=${JSON.stringify(record.source)}>`))).toBe(false);
     } finally {
       await slow.close();
+    }
+  }, 120_000);
+
+  it('gives up on a hung server within --timeout × attempts plus a margin, with records that name --timeout', async () => {
+    const hung = await startOpenAIServer({ fault: () => ({ kind: 'hang' }) });
+    try {
+      const started = Date.now();
+      const result = await cli(['run', docs, '--task', task, '--stages', 'regex', '--threads', '1', '--timeout', '1', '--no-cache'], { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: hung.url });
+      const elapsed = Date.now() - started;
+      expect(result.code).toBe(1);
+      const records = parseRecords(result.stdout);
+      expect(records).toHaveLength(await countFiles(docs));
+      for (const record of records) {
+        expect(record.status).toBe('error');
+        expect(record.error).toContain('did not answer in 1 s (--timeout 1)');
+        expect(record.fix).toContain('--timeout');
+      }
+      expect(result.stderr).toMatch(/STOPPED SENDING: the server did not answer in 1 s \(--timeout 1\)/);
+      expect(result.stderr).not.toMatch(/smaller `?--budget/);
+      // Two attempts (one timeout retry) for the documents in flight, none for the rest; the bound only catches a hang,
+      // and its margin covers start-up and the local stage on a loaded machine.
+      expect(elapsed).toBeLessThan(1000 * 2 + 30_000);
+      expect(hung.requests.length).toBeLessThanOrEqual(4 * 2);
+    } finally {
+      await hung.close();
     }
   }, 120_000);
 
