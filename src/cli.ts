@@ -10,6 +10,7 @@ import { defaultThreads } from './local-threads.js';
 import { walkInputs } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
+import { redactKnown, redactSecrets } from './redact.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
 import { formatLlmLines, formatSummary, percent, formatInt } from './report.js';
@@ -228,15 +229,20 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
 }
 
 function reportFatal(error: unknown, io: CliIo): number {
+  const stderr = { write: (text: string) => io.stderr.write(redactSecrets(text, [io.env.OPENAI_API_KEY])) };
+  return reportFatalTo(error, stderr);
+}
+
+function reportFatalTo(error: unknown, io: { write(text: string): unknown }): number {
   if (error instanceof UsageError || (error instanceof TypeError && /^Expected `/.test(error.message))) {
-    io.stderr.write(`distill: ${error.message}\n${error instanceof DistillError && error.fix ? `  fix: ${error.fix}\n` : ''}`);
+    io.write(`distill: ${error.message}\n${error instanceof DistillError && error.fix ? `  fix: ${error.fix}\n` : ''}`);
     return 2;
   }
   if (error instanceof DistillError) {
-    io.stderr.write(`distill: ${error.message} [${error.code}]\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
+    io.write(`distill: ${error.message} [${error.code}]\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
     return 1;
   }
-  io.stderr.write(`distill: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  io.write(`distill: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;
 }
 
@@ -455,7 +461,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       else progress.skipped++;
       progress.update();
       if (toTerminal) terminalRows.push(terminalLine(record));
-      else if (!sink.write(`${JSON.stringify(record)}\n`)) await once(sink, 'drain');
+      // The record already has nothing key-shaped outside the document; the key itself goes even from the document.
+      else if (!sink.write(`${redactKnown(JSON.stringify(record), [io.env.OPENAI_API_KEY])}\n`)) await once(sink, 'drain');
     }
   } finally {
     host.off('SIGINT', onSignal);
@@ -466,13 +473,14 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     if (values.out) await new Promise<void>((resolve, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
   }
 
+  const redact = (text: string) => redactSecrets(text, [io.env.OPENAI_API_KEY]);
   if (toTerminal) {
-    io.stdout.write(`${terminalRows.join('\n')}\n`);
+    io.stdout.write(redact(`${terminalRows.join('\n')}\n`));
     io.stderr.write('(records not written: stdout is a terminal. Use --out records.jsonl, or pipe stdout, for the full JSONL records.)\n\n');
   }
   if (!values.quiet) {
     const llmLines = llmStage ? formatLlmLines(llmStage.summary()) : [];
-    io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
+    io.stderr.write(redact(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`));
     if (values.out) io.stderr.write(`Records: ${values.out}\n`);
   }
   if (interrupt.signal.aborted) {

@@ -18,6 +18,7 @@ import type { DistillDocument } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
 import { costOf, type ModelPrice } from '../src/pricing.js';
 import { buildMessages, countPromptTokens, type ChatMessage } from '../src/prompt.js';
+import { redactSecrets } from '../src/redact.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import { defaultBatchDirectory, pendingBatchKeys, submitBatch, type BatchItem, type BatchSubmission } from '../src/llm/batch.js';
 import { cacheKey, openCache, type CacheEntry, type CacheSetting, type ResponseCache } from '../src/llm/cache.js';
@@ -235,9 +236,12 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
   const models: LlmSummary['models'] = {};
   const byModel = (model: string) => (models[model] ??= { documents: 0, spentUsd: 0, estimatedUsd: 0, savedByCacheUsd: 0 });
 
+  // A server may echo the key it was sent; nothing it says reaches a record, the summary or the cache unredacted.
+  const redact = (text: string) => redactSecrets(text, [apiKey]);
+
   function fail(doc: DistillDocument, error: DistillError, origin: string) {
     totals.failed += 1;
-    doc.fail(error.message, origin, { code: error.code, ...(error.fix ? { fix: error.fix } : {}) });
+    doc.fail(redact(error.message), origin, { code: error.code, ...(error.fix ? { fix: redact(error.fix) } : {}) });
   }
 
   /** Reserve `estimate` under `maxCost`, or skip the document (and every later one) when it would not fit. */
@@ -288,7 +292,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         const entry: CacheEntry = {
           key,
           model: request.model,
-          response: data.choices[0]?.message.content ?? '',
+          response: redact(data.choices[0]?.message.content ?? ''),
           usage,
           finishReason: data.choices[0]?.finish_reason ?? null,
           costUsd: costOf(request.model, usage, priceOptions),
@@ -301,7 +305,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
           try {
             await writing;
           } catch (error) {
-            doc.message(`answer not cached: ${(error as Error).message}`, 'llm:cache', { code: 'E_LLM_CACHE' });
+            doc.message(redact(`answer not cached: ${(error as Error).message}`), 'llm:cache', { code: 'E_LLM_CACHE' });
           } finally {
             cacheWrites.delete(writing);
           }
@@ -488,7 +492,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         retries: stats.retries,
         retriesByCode: stats.retriesByCode,
         maxCostUsd: options.maxCost ?? null,
-        stopped: stopped ? { code: stopped.code, reason: stopped.message, ...(stopped.fix ? { fix: stopped.fix } : {}) } : null,
+        stopped: stopped ? { code: stopped.code, reason: redact(stopped.message), ...(stopped.fix ? { fix: redact(stopped.fix) } : {}) } : null,
         models: structuredClone(models),
         rateLimit: { waitedMs: stats.waitedMs, pauses: stats.pauses },
         batches: [...submissions],

@@ -144,6 +144,42 @@ describe('cli', () => {
     }
   }, 120_000);
 
+  it('leaks a key the server echoes nowhere: records, stderr, cache', async () => {
+    const key = 'sk-proj-LEAKCANARY0123456789abcdefXYZ';
+    const echo = await startOpenAIServer({
+      fault: (_n, body, headers) => {
+        const user = body.messages.at(-1)?.content ?? '';
+        if (user.includes('alpha')) return { kind: 'status', status: 500, message: `upstream failed for ${headers.authorization}` };
+        if (user.includes('gamma')) return { kind: 'status', status: 401, code: 'invalid_api_key', message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.` };
+        return undefined;
+      },
+      reply: (_body, headers) => `You sent ${headers.authorization}.`,
+    });
+    try {
+      const cache = join(scratch, 'cache-echo');
+      const out = join(scratch, 'echo.jsonl');
+      const input = ['alpha', 'beta', 'gamma'].map((word) => JSON.stringify({ id: word, text: `The ${word} report: revenue rose to $3 million.` })).join('\n');
+      const env = { OPENAI_API_KEY: key, OPENAI_BASE_URL: echo.url };
+      const result = await cli(['run', '-', '--task', task, '--stages', 'regex', '--threads', '1', '--concurrency', '1', '--max-retries', '0', '--cache', cache, '--out', out], env, input);
+      expect(result.code).toBe(1);
+      expect(echo.requests).toHaveLength(3);
+      const records = parseRecords(await readFile(out, 'utf8'));
+      expect(records.map((record) => record.status)).toEqual(['error', 'ok', 'error']);
+      expect(records[0]!.error).toContain('Bearer [redacted]');
+      expect(records[1]!.response).toBe('You sent Bearer [redacted].');
+      expect(records[2]!.error).toContain('Incorrect API key provided: [redacted]');
+      expect(result.stderr).toMatch(/STOPPED SENDING: .*Incorrect API key provided: \[redacted\]/);
+      const cached: string[] = [];
+      for (const name of await readdir(cache, { recursive: true })) if (name.endsWith('.json')) cached.push(await readFile(join(cache, name), 'utf8'));
+      expect(cached).toHaveLength(1);
+      for (const [where, text] of [['records', await readFile(out, 'utf8')], ['stdout', result.stdout], ['stderr', result.stderr], ['cache', cached.join('\n')]] as const) {
+        expect(text, where).not.toContain('LEAKCANARY');
+      }
+    } finally {
+      await echo.close();
+    }
+  }, 120_000);
+
   it('runs dry without an API key: nothing sent, the request and its cost shown, and it says so', async () => {
     const before = server.requests.length;
     const result = await cli(['run', docs, '--task', task, '--budget', '300'], { OPENAI_BASE_URL: server.url });

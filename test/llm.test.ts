@@ -610,3 +610,30 @@ describe('callModel flush', () => {
     await running;
   });
 });
+
+describe('callModel secrets', () => {
+  const key = 'sk-proj-LEAKCANARY0123456789abcdef';
+
+  it('keeps a key the server echoes out of messages, the summary, answers and the cache', async () => {
+    const target = await serve({
+      fault: (n, _body, headers) =>
+        n === 1 ? { kind: 'status', status: 500, message: `upstream failed for ${headers.authorization}` } : n === 3 ? { kind: 'status', status: 401, code: 'invalid_api_key', message: `Incorrect API key provided: ${key}.` } : undefined,
+      reply: (_body, headers) => `You sent ${headers.authorization} (${key}).`,
+    });
+    const docs = documents(3);
+    const stage = stageFor(target, { apiKey: key, concurrency: 1, maxRetries: 0 });
+    for (const doc of docs) await stage.run(doc, context);
+    expect(target.requests).toHaveLength(3);
+    expect(docs.map((doc) => doc.status)).toEqual(['error', 'ok', 'error']);
+    expect(docs[0]!.messages.at(-1)!.reason).toContain('Bearer [redacted]');
+    expect(docs[1]!.data.response).toBe('You sent Bearer [redacted] ([redacted]).');
+    expect(docs[2]!.messages.at(-1)!.reason).toContain('Incorrect API key provided: [redacted]');
+    const { readFile } = await import('node:fs/promises');
+    const cached = await Promise.all(
+      (await readdir(join(folder, 'cache'), { recursive: true })).filter((name) => name.endsWith('.json')).map((name) => readFile(join(folder, 'cache', name), 'utf8')),
+    );
+    expect(cached).toHaveLength(1);
+    const everything = JSON.stringify({ messages: docs.map((doc) => doc.messages), data: docs.map((doc) => doc.data.response), summary: stage.summary(), cached });
+    expect(everything).not.toContain('LEAKCANARY');
+  });
+});
