@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -102,6 +103,11 @@ Options:
                          at a time; auto is one per core, up to 4 (default:
                          auto). Near duplicates are then looked for among
                          each thread's documents; 1 runs in one thread
+  --root <folder>        with "-": a {"path": …} line may only name a file
+                         under this folder (default: the current folder);
+                         other lines get an error record, unread
+  --allow-any-path       with "-": let {"path": …} lines name any file (only
+                         for JSONL you trust)
   --config <file.json>   options from a JSON file; flags override it
   --disable-rule <name>  turn off a regex rule or family (repeatable), for
                          example --disable-rule regex:web-share-links
@@ -174,6 +180,8 @@ const runFlags = {
   route: { type: 'boolean' },
   'allow-remote-models': { type: 'boolean' },
   quiet: { type: 'boolean' },
+  root: { type: 'string' },
+  'allow-any-path': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -391,6 +399,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`no such file or folder: ${path}`, { fix: 'check the path; folders are read recursively' });
     }
   }
+  if (values.root !== undefined && !(await stat(values.root).then((found) => found.isDirectory(), () => false))) {
+    throw new UsageError(`--root must be a folder, got "${values.root}"`, { fix: 'give the folder that the {"path": …} lines of the JSONL are under' });
+  }
   const { options, dryRunReason } = await resolveRunOptions(values, io.env);
   if (options.budget !== undefined && options.stages && !options.stages.includes('sections')) {
     io.stderr.write('distill: note: --budget is enforced by the sections stage, which --stages leaves out; documents may exceed it.\n');
@@ -448,7 +459,8 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.out) await once(sink, 'open');
   if (!fromStdin && progress) countInputs(positionals).then((total) => (progress.total = total), () => {});
 
-  const inputs: AsyncIterable<PipelineInput> = fromStdin ? readJsonlInputs(io.stdin) : pathInputs(positionals);
+  const jsonlOptions = { ...(values.root === undefined ? {} : { root: values.root }), ...(values['allow-any-path'] ? { allowAnyPath: true } : {}) };
+  const inputs: AsyncIterable<PipelineInput> = fromStdin ? readJsonlInputs(io.stdin, jsonlOptions) : pathInputs(positionals);
   const terminalRows: string[] = [];
   // Redrawn every second, so a run that waits on the model shows what it waits for.
   progress.start();
@@ -545,11 +557,22 @@ async function countInputs(paths: string[]): Promise<number> {
   return total;
 }
 
+export interface JsonlOptions {
+  /** `{path}` lines may name only files under this folder (after symlinks); relative paths are taken from it. @default the current folder */
+  root?: string;
+  /** Let `{path}` lines name any file (`--allow-any-path`). @default false */
+  allowAnyPath?: boolean;
+}
+
 /**
  * Stdin JSONL: one `{id, text}` or `{id, path}` per line. A bad line becomes
  * an error record named after its line number, so no input is lost silently.
+ * JSONL may come from an untrusted export, so a `{path}` line outside the
+ * root is refused with an error record, unread.
  */
-export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGenerator<PipelineInput> {
+export async function* readJsonlInputs(stream: NodeJS.ReadableStream, options: JsonlOptions = {}): AsyncGenerator<PipelineInput> {
+  const root = resolve(options.root ?? '.');
+  let realRoot: Promise<string> | undefined;
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let number = 0;
   for await (const line of lines) {
@@ -569,7 +592,19 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGene
     }
     const item = value as Record<string, unknown>;
     const id = typeof item.id === 'string' || typeof item.id === 'number' ? String(item.id) : source;
-    if (typeof item.path === 'string') yield { path: item.path, id };
+    if (typeof item.path === 'string') {
+      const path = isAbsolute(item.path) || options.root === undefined ? item.path : join(options.root, item.path);
+      if (!options.allowAnyPath && !(await isUnder(resolve(root, item.path), root, (realRoot ??= realpath(root))))) {
+        const doc = new DistillDocument({ id, source: item.path, text: '' });
+        doc.fail(`line ${number}: ${JSON.stringify(item.path)} is outside --root ${options.root ?? '(the current folder)'}: not read`, 'load:jsonl-path', {
+          code: 'E_PATH_OUTSIDE_ROOT',
+          fix: 'pass --root <folder> for the folder the files are in, or --allow-any-path if you trust this JSONL',
+        });
+        yield doc;
+        continue;
+      }
+      yield { path, id };
+    }
     else if (typeof item.text === 'string') {
       yield {
         id,
@@ -579,6 +614,13 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGene
       };
     } else yield invalidLine(id, `line ${number} has neither "text" nor "path"`);
   }
+}
+
+/** True when `path`, symlinks resolved, is `root` or inside it. A path that does not exist is judged as written (the loader then says it is missing). */
+async function isUnder(path: string, root: string, realRoot: Promise<string>): Promise<boolean> {
+  const real = await realpath(path).catch(() => undefined);
+  const relation = real === undefined ? relative(root, path) : relative(await realRoot, real);
+  return relation === '' || (relation !== '..' && !relation.startsWith(`..${sep}`) && !isAbsolute(relation));
 }
 
 function invalidLine(source: string, reason: string): DistillDocument {

@@ -180,6 +180,35 @@ describe('cli', () => {
     }
   }, 120_000);
 
+  it('reads a {"path"} line from stdin only under --root, or with --allow-any-path', async () => {
+    const secret = join(scratch, 'outside-secret.txt');
+    await writeFile(secret, 'The vault code is 4417.');
+    const input = [JSON.stringify({ id: 'inside', path: 'fixtures/docs/manuals/systemd-distro-porting.md' }), JSON.stringify({ id: 'outside', path: secret }), JSON.stringify({ id: 'up', path: '../../etc/passwd' })].join('\n');
+    const args = ['run', '-', '--task', task, '--stages', 'regex', '--threads', '1', '--dry-run'];
+    const refused = await cli(args, {}, input);
+    expect(refused.stderr).not.toMatch(/unexpected error/);
+    expect(refused.code).toBe(1);
+    const records = parseRecords(refused.stdout);
+    expect(records.map((record) => [record.id, record.status])).toEqual([
+      ['inside', 'ok'],
+      ['outside', 'error'],
+      ['up', 'error'],
+    ]);
+    for (const record of records.slice(1)) {
+      expect(record.error).toContain('outside --root');
+      expect(record.fix).toContain('--allow-any-path');
+    }
+    expect(refused.stdout).not.toContain('vault code');
+
+    const allowed = await cli([...args, '--allow-any-path'], {}, input);
+    const again = parseRecords(allowed.stdout);
+    expect(again[1]).toMatchObject({ id: 'outside', status: 'ok' });
+    expect(again[1]!.distilled).toContain('vault code');
+
+    const rooted = await cli([...args, '--root', scratch], {}, JSON.stringify({ id: 'outside', path: 'outside-secret.txt' }));
+    expect(parseRecords(rooted.stdout)[0]).toMatchObject({ id: 'outside', status: 'ok' });
+  }, 120_000);
+
   it('runs dry without an API key: nothing sent, the request and its cost shown, and it says so', async () => {
     const before = server.requests.length;
     const result = await cli(['run', docs, '--task', task, '--budget', '300'], { OPENAI_BASE_URL: server.url });
