@@ -267,6 +267,8 @@ describe('cli', () => {
     [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
     [['run', docs, '--task', 'x', '--max-bytes', 'lots'], /--max-bytes must be a size in bytes, like 50000000 or 50MB, got "lots"/],
     [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
+    [['run', docs, '--task', 'x', '--timeout', '0'], /--timeout must be a positive number of seconds, got "0"/],
+    [['run', '-', '--task', 'x', '--root', 'no/such/folder'], /--root must be a folder, got "no\/such\/folder"/],
     [['run', docs, '--task', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['transmogrify'], /unknown command "transmogrify"/],
   ])('exits 2 with a clear message on bad usage: %j', async (args, message) => {
