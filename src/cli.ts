@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -10,10 +11,11 @@ import { defaultThreads } from './local-threads.js';
 import { walkInputs } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
+import { redactKnown, redactSecrets } from './redact.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
 import { formatLlmLines, formatSummary, percent, formatInt } from './report.js';
-import type { LlmSummary } from '../stages/llm.js';
+import type { LlmStage } from '../stages/llm.js';
 import type { DistillRecord } from './record.js';
 import { RunSummary } from './summary.js';
 import { localStageNames } from '../stages/names.js';
@@ -22,7 +24,7 @@ import { localStageNames } from '../stages/names.js';
  * The CLI is a thin shell over the library (after vitest's node/cli): it
  * parses flags, builds a pipeline, streams records out and prints the
  * summary. Exit codes: 0 all documents ok or skipped, 1 some failed, 2 usage,
- * 130 interrupted.
+ * 130 interrupted (SIGINT), 143 terminated (SIGTERM).
  */
 
 
@@ -101,6 +103,11 @@ Options:
                          at a time; auto is one per core, up to 4 (default:
                          auto). Near duplicates are then looked for among
                          each thread's documents; 1 runs in one thread
+  --root <folder>        with "-": a {"path": …} line may only name a file
+                         under this folder (default: the current folder);
+                         other lines get an error record, unread
+  --allow-any-path       with "-": let {"path": …} lines name any file (only
+                         for JSONL you trust)
   --config <file.json>   options from a JSON file; flags override it
   --disable-rule <name>  turn off a regex rule or family (repeatable), for
                          example --disable-rule regex:web-share-links
@@ -115,9 +122,13 @@ Model calls (the llm stage):
                          in full (default: 1024)
   --rpm <n>, --tpm <n>   requests / tokens (prompt + max-tokens) per minute;
                          no 60-second window ever holds more, retries included
-  --max-retries <n>      retries of 429, 5xx, timeouts and resets, with
-                         capped exponential backoff (default: 6); 400, 401,
-                         403, 404 and insufficient_quota are never retried
+  --timeout <s>          seconds to wait for each answer (default: 60). A
+                         timeout is retried once; when the server answers no
+                         request for that long twice over, the run stops
+                         sending and the rest get error records at once
+  --max-retries <n>      retries of 429, 5xx and resets, with capped
+                         exponential backoff (default: 6); 400, 401, 403,
+                         404 and insufficient_quota are never retried
   --cache <dir|redis://host:port>
                          response cache (default: .distill-cache/ here); a
                          rerun sends nothing for documents already answered
@@ -133,7 +144,8 @@ Environment:
   OPENAI_BASE_URL        an OpenAI-compatible endpoint (default: OpenAI)
 
 Exit codes: 0 every document ok or skipped; 1 some failed; 2 bad usage;
-130 interrupted by Ctrl-C (finished records are written; rerun to go on).
+130 interrupted by Ctrl-C, 143 by SIGTERM (finished records are written;
+rerun to go on).
 
 Examples:
   distill run fixtures/docs --task "Who is involved, and what figures are given?"
@@ -160,6 +172,7 @@ const runFlags = {
   rpm: { type: 'string' },
   tpm: { type: 'string' },
   'max-retries': { type: 'string' },
+  timeout: { type: 'string' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'max-cost': { type: 'string' },
@@ -167,17 +180,31 @@ const runFlags = {
   route: { type: 'boolean' },
   'allow-remote-models': { type: 'boolean' },
   quiet: { type: 'boolean' },
+  root: { type: 'string' },
+  'allow-any-path': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
+
+/** Where SIGINT and SIGTERM come from and how a hard exit leaves: the process, or a stand-in in tests. */
+export interface CliProcess {
+  on(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
+  off(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
+  exit(code: number): void;
+}
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
+  /** @default process */
+  process?: CliProcess;
 }
 
-const defaultIo = (): CliIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
+const defaultIo = (): CliIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, process });
+
+/** The exit code of a run stopped by a signal: 128 + its number, as shells report it. */
+const signalExitCodes: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   try {
@@ -210,15 +237,20 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
 }
 
 function reportFatal(error: unknown, io: CliIo): number {
+  const stderr = { write: (text: string) => io.stderr.write(redactSecrets(text, [io.env.OPENAI_API_KEY])) };
+  return reportFatalTo(error, stderr);
+}
+
+function reportFatalTo(error: unknown, io: { write(text: string): unknown }): number {
   if (error instanceof UsageError || (error instanceof TypeError && /^Expected `/.test(error.message))) {
-    io.stderr.write(`distill: ${error.message}\n${error instanceof DistillError && error.fix ? `  fix: ${error.fix}\n` : ''}`);
+    io.write(`distill: ${error.message}\n${error instanceof DistillError && error.fix ? `  fix: ${error.fix}\n` : ''}`);
     return 2;
   }
   if (error instanceof DistillError) {
-    io.stderr.write(`distill: ${error.message} [${error.code}]\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
+    io.write(`distill: ${error.message} [${error.code}]\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
     return 1;
   }
-  io.stderr.write(`distill: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  io.write(`distill: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return 1;
 }
 
@@ -309,6 +341,11 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--max-retries must be a whole number, 0 or more, got "${values['max-retries']}"`);
     llm.maxRetries = retries;
   }
+  if (values.timeout !== undefined) {
+    const seconds = Number(values.timeout);
+    if (!(seconds > 0 && Number.isFinite(seconds))) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`, { fix: 'for example --timeout 30' });
+    llm.timeoutMs = seconds * 1000;
+  }
   if (values['no-cache'] && values.cache) throw new UsageError('--cache and --no-cache contradict each other', { fix: 'keep one of them' });
   if (values['no-cache']) llm.cache = false;
   else if (values.cache) llm.cache = values.cache;
@@ -320,6 +357,9 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   if (values.batch) llm.batch = true;
   if (values.route) llm.route = true;
   if (concurrency !== undefined && llm.concurrency === undefined) llm.concurrency = concurrency;
+  // The stage would read process.env; `env` is what this run was given (the same in the bin, not in an embedding).
+  if (env.OPENAI_API_KEY && llm.apiKey === undefined) llm.apiKey = env.OPENAI_API_KEY;
+  if (env.OPENAI_BASE_URL && llm.baseURL === undefined) llm.baseURL = env.OPENAI_BASE_URL;
   const options: PipelineOptions = {
     task,
     dryRun,
@@ -359,22 +399,38 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`no such file or folder: ${path}`, { fix: 'check the path; folders are read recursively' });
     }
   }
+  if (values.root !== undefined && !(await stat(values.root).then((found) => found.isDirectory(), () => false))) {
+    throw new UsageError(`--root must be a folder, got "${values.root}"`, { fix: 'give the folder that the {"path": …} lines of the JSONL are under' });
+  }
   const { options, dryRunReason } = await resolveRunOptions(values, io.env);
   if (options.budget !== undefined && options.stages && !options.stages.includes('sections')) {
     io.stderr.write('distill: note: --budget is enforced by the sections stage, which --stages leaves out; documents may exceed it.\n');
   }
 
   const progress = new ProgressLine(io.stderr);
-  // First Ctrl-C: stop taking documents and sending requests, let paid requests on the wire land in the cache,
-  // and still write every finished record and the summary. Second Ctrl-C: leave at once.
+  const host = io.process ?? process;
+  // First Ctrl-C (or SIGTERM): stop taking documents and sending requests, let paid requests on the wire land in the
+  // cache, and still write every finished record and the summary. A second one: leave now, but only once the answers
+  // already received are in the cache, so none that was paid for is lost.
   const interrupt = new AbortController();
-  const onSigint = () => {
-    if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort();
+  let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
+  let llmStage: LlmStage | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const name = signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
     progress.clear();
-    io.stderr.write('\ndistill: stopping: finishing the requests in flight (their answers are cached, so a rerun does not pay twice). Ctrl-C again to quit now.\n');
+    if (interrupt.signal.aborted) {
+      io.stderr.write('\ndistill: quitting now: writing the answers already received to the cache first; requests still on the wire are abandoned.\n');
+      // Bounded, so a stuck disk or Redis cannot keep the process alive after a second signal.
+      const flushed = Promise.race([llmStage?.flush(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      void flushed.then(() => host.exit(signalExitCodes[stoppedBy ?? name]));
+      return;
+    }
+    stoppedBy = name;
+    interrupt.abort();
+    io.stderr.write(`\ndistill: ${name === 'SIGTERM' ? 'terminated' : 'stopping'}: finishing the requests in flight (their answers are cached, so a rerun does not pay twice). ${name === 'SIGTERM' ? 'Send SIGTERM' : 'Ctrl-C'} again to quit now.\n`);
   };
-  process.on('SIGINT', onSigint);
+  host.on('SIGINT', onSignal);
+  host.on('SIGTERM', onSignal);
   // Loaded here, not at the top: help and usage errors should not wait for the model runtime to load.
   const { createPipeline } = await import('./pipeline.js');
   const pipeline = createPipeline({
@@ -385,10 +441,14 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       progress.update();
     },
   });
+  llmStage = pipeline.stages.find((stage): stage is LlmStage => stage.name === 'llm');
+  if (llmStage) progress.waiting = llmStage.activity.bind(llmStage);
   // A model that cannot load would fail every document with the same message: fail once, up front, instead.
   try {
     await pipeline.ready();
   } catch (error) {
+    host.off('SIGINT', onSignal);
+    host.off('SIGTERM', onSignal);
     await pipeline.close();
     throw error;
   }
@@ -399,8 +459,11 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.out) await once(sink, 'open');
   if (!fromStdin && progress) countInputs(positionals).then((total) => (progress.total = total), () => {});
 
-  const inputs: AsyncIterable<PipelineInput> = fromStdin ? readJsonlInputs(io.stdin) : pathInputs(positionals);
+  const jsonlOptions = { ...(values.root === undefined ? {} : { root: values.root }), ...(values['allow-any-path'] ? { allowAnyPath: true } : {}) };
+  const inputs: AsyncIterable<PipelineInput> = fromStdin ? readJsonlInputs(io.stdin, jsonlOptions) : pathInputs(positionals);
   const terminalRows: string[] = [];
+  // Redrawn every second, so a run that waits on the model shows what it waits for.
+  progress.start();
   try {
     for await (const record of pipeline.run(inputs)) {
       summary.add(record);
@@ -410,28 +473,31 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       else progress.skipped++;
       progress.update();
       if (toTerminal) terminalRows.push(terminalLine(record));
-      else if (!sink.write(`${JSON.stringify(record)}\n`)) await once(sink, 'drain');
+      // The record already has nothing key-shaped outside the document; the key itself goes even from the document.
+      else if (!sink.write(`${redactKnown(JSON.stringify(record), [io.env.OPENAI_API_KEY])}\n`)) await once(sink, 'drain');
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    host.off('SIGINT', onSignal);
+    host.off('SIGTERM', onSignal);
+    progress.stop();
     await pipeline.close();
     progress.clear();
     if (values.out) await new Promise<void>((resolve, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
   }
 
+  const redact = (text: string) => redactSecrets(text, [io.env.OPENAI_API_KEY]);
   if (toTerminal) {
-    io.stdout.write(`${terminalRows.join('\n')}\n`);
+    io.stdout.write(redact(`${terminalRows.join('\n')}\n`));
     io.stderr.write('(records not written: stdout is a terminal. Use --out records.jsonl, or pipe stdout, for the full JSONL records.)\n\n');
   }
   if (!values.quiet) {
-    const llmStage = pipeline.stages.find((stage) => stage.name === 'llm') as { summary?: () => LlmSummary } | undefined;
-    const llmLines = llmStage?.summary ? formatLlmLines(llmStage.summary()) : [];
-    io.stderr.write(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`);
+    const llmLines = llmStage ? formatLlmLines(llmStage.summary()) : [];
+    io.stderr.write(redact(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`));
     if (values.out) io.stderr.write(`Records: ${values.out}\n`);
   }
   if (interrupt.signal.aborted) {
     io.stderr.write(`Interrupted: ${summary.documents} documents have records; the rest were not read. Rerun the same command to continue: answered documents come from the cache.\n`);
-    return 130;
+    return signalExitCodes[stoppedBy ?? 'SIGINT'];
   }
   return summary.statuses.error > 0 ? 1 : 0;
 }
@@ -491,11 +557,22 @@ async function countInputs(paths: string[]): Promise<number> {
   return total;
 }
 
+export interface JsonlOptions {
+  /** `{path}` lines may name only files under this folder (after symlinks); relative paths are taken from it. @default the current folder */
+  root?: string;
+  /** Let `{path}` lines name any file (`--allow-any-path`). @default false */
+  allowAnyPath?: boolean;
+}
+
 /**
  * Stdin JSONL: one `{id, text}` or `{id, path}` per line. A bad line becomes
  * an error record named after its line number, so no input is lost silently.
+ * JSONL may come from an untrusted export, so a `{path}` line outside the
+ * root is refused with an error record, unread.
  */
-export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGenerator<PipelineInput> {
+export async function* readJsonlInputs(stream: NodeJS.ReadableStream, options: JsonlOptions = {}): AsyncGenerator<PipelineInput> {
+  const root = resolve(options.root ?? '.');
+  let realRoot: Promise<string> | undefined;
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let number = 0;
   for await (const line of lines) {
@@ -515,7 +592,19 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGene
     }
     const item = value as Record<string, unknown>;
     const id = typeof item.id === 'string' || typeof item.id === 'number' ? String(item.id) : source;
-    if (typeof item.path === 'string') yield { path: item.path, id };
+    if (typeof item.path === 'string') {
+      const path = isAbsolute(item.path) || options.root === undefined ? item.path : join(options.root, item.path);
+      if (!options.allowAnyPath && !(await isUnder(resolve(root, item.path), root, (realRoot ??= realpath(root))))) {
+        const doc = new DistillDocument({ id, source: item.path, text: '' });
+        doc.fail(`line ${number}: ${JSON.stringify(item.path)} is outside --root ${options.root ?? '(the current folder)'}: not read`, 'load:jsonl-path', {
+          code: 'E_PATH_OUTSIDE_ROOT',
+          fix: 'pass --root <folder> for the folder the files are in, or --allow-any-path if you trust this JSONL',
+        });
+        yield doc;
+        continue;
+      }
+      yield { path, id };
+    }
     else if (typeof item.text === 'string') {
       yield {
         id,
@@ -525,6 +614,13 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream): AsyncGene
       };
     } else yield invalidLine(id, `line ${number} has neither "text" nor "path"`);
   }
+}
+
+/** True when `path`, symlinks resolved, is `root` or inside it. A path that does not exist is judged as written (the loader then says it is missing). */
+async function isUnder(path: string, root: string, realRoot: Promise<string>): Promise<boolean> {
+  const real = await realpath(path).catch(() => undefined);
+  const relation = real === undefined ? relative(root, path) : relative(await realRoot, real);
+  return relation === '' || (relation !== '..' && !relation.startsWith(`..${sep}`) && !isAbsolute(relation));
 }
 
 function invalidLine(source: string, reason: string): DistillDocument {

@@ -1,6 +1,7 @@
 import type { DistillDocument, DocumentFormat, DocumentMessage, DocumentStatus, Entity, StageMetric } from './document.js';
 import { costOf, type ModelPrice } from './pricing.js';
 import { buildMessages, countPromptTokens } from './prompt.js';
+import { redactDeep, redactSecrets } from './redact.js';
 import type { Tokenizer } from './tokens.js';
 
 /**
@@ -62,8 +63,9 @@ export function toRecord(doc: DistillDocument, options: RecordOptions): DistillR
     source: doc.source,
     format: doc.format,
     status: doc.status,
-    ...(problem ? { error: problem.reason, ...(problem.fix ? { fix: problem.fix } : {}) } : {}),
-    messages: doc.messages,
+    // Messages quote what loaders and servers said, which may echo a key: nothing key-shaped is written out.
+    ...(problem ? { error: redactSecrets(problem.reason), ...(problem.fix ? { fix: redactSecrets(problem.fix) } : {}) } : {}),
+    messages: redactDeep(doc.messages),
     stages: doc.stages,
     distilled,
     tokens: { original, distilled: doc.status === 'ok' ? distilledTokens : 0 },
@@ -77,7 +79,7 @@ export function toRecord(doc: DistillDocument, options: RecordOptions): DistillR
   };
   for (const key of recordedData) {
     const value = doc.data[key];
-    if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = value;
+    if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = key === 'response' || key === 'llm' ? redactDeep(value) : value;
   }
   if (Object.keys(doc.metadata).length > 0) record.metadata = doc.metadata;
   return record;

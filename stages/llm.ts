@@ -18,13 +18,14 @@ import type { DistillDocument } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
 import { costOf, type ModelPrice } from '../src/pricing.js';
 import { buildMessages, countPromptTokens, type ChatMessage } from '../src/prompt.js';
+import { redactSecrets } from '../src/redact.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import { defaultBatchDirectory, pendingBatchKeys, submitBatch, type BatchItem, type BatchSubmission } from '../src/llm/batch.js';
 import { cacheKey, openCache, type CacheEntry, type CacheSetting, type ResponseCache } from '../src/llm/cache.js';
 import type { Clock } from '../src/llm/clock.js';
 import { CacheError, RunStoppedError } from '../src/llm/errors.js';
 import { Router, type Route, type RouteRule } from '../src/llm/route.js';
-import { RequestScheduler, SendFailure, type SchedulerStats } from '../src/llm/scheduler.js';
+import { RequestScheduler, SendFailure, type SchedulerActivity, type SchedulerStats } from '../src/llm/scheduler.js';
 
 /** The parts of the OpenAI client the stage uses (chat; files and batches in batch mode), so it can be injected. */
 export type LlmClient = Pick<OpenAI, 'chat' | 'files' | 'batches'>;
@@ -41,8 +42,16 @@ export interface CallModelOptions {
   apiKey?: string;
   /** @default process.env.OPENAI_BASE_URL */
   baseURL?: string;
-  /** Per-attempt timeout in milliseconds; a timeout is retried. @default 120000 */
+  /**
+   * Per-attempt timeout in milliseconds (`--timeout` in seconds on the CLI). A GPT-4o answer of 1,024 tokens
+   * takes well under a minute, so a minute of silence means a hung or overloaded server, and an interactive
+   * run should say so rather than wait: a timeout is retried `maxTimeoutRetries` times, and a document whose
+   * every attempt timed out while the server answered nothing stops the run.
+   * @default 60000
+   */
   timeoutMs?: number;
+  /** Retries of a timed-out attempt (at most `maxRetries`). @default 1 */
+  maxTimeoutRetries?: number;
   /** Requests in flight at once. @default 8 */
   concurrency?: number;
   /** Requests per window (retries count). @default unlimited */
@@ -51,7 +60,7 @@ export interface CallModelOptions {
   tpm?: number;
   /** The rate-limit window that `rpm` and `tpm` apply to. @default 60000 */
   windowMs?: number;
-  /** Retries after the first attempt, for 429, 5xx, timeouts and connection resets. @default 6 */
+  /** Retries after the first attempt, for 429, 5xx and connection resets (timeouts: `maxTimeoutRetries`). @default 6 */
   maxRetries?: number;
   /** Backoff: full jitter under min(`retryMaxDelayMs`, `retryBaseDelayMs`·2^retry). @default 500 */
   retryBaseDelayMs?: number;
@@ -148,6 +157,10 @@ export interface LlmSummary {
 /** The stage plus its run totals and batch submission. */
 export interface LlmStage extends Stage {
   summary(): LlmSummary;
+  /** Requests on the wire now and the oldest one's age, for a progress line. */
+  activity(): SchedulerActivity;
+  /** Resolves once every answer already received is in the cache (what to wait for before a hard exit). */
+  flush(): Promise<void>;
   /** Batch mode: upload what is queued and create the batches (also done by `close()`). */
   submitBatches(): Promise<BatchSubmission[]>;
   close(): Promise<void>;
@@ -156,7 +169,7 @@ export interface LlmStage extends Stage {
 export function callModel(options: CallModelOptions = {}): LlmStage {
   const maxTokens = options.maxTokens ?? 1024;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalidOption('maxTokens', 'a positive integer', options.maxTokens);
-  const timeoutMs = options.timeoutMs ?? 120_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   if (!(timeoutMs > 0)) throw invalidOption('timeoutMs', 'a positive number', options.timeoutMs);
   if (options.model !== undefined && (typeof options.model !== 'string' || options.model === '')) throw invalidOption('model', 'a model name', options.model);
   if (options.temperature !== undefined && !(options.temperature >= 0 && options.temperature <= 2)) throw invalidOption('temperature', 'a number from 0 to 2', options.temperature);
@@ -173,6 +186,8 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
       tpm: options.tpm,
       windowMs: options.windowMs,
       maxRetries: options.maxRetries,
+      maxTimeoutRetries: options.maxTimeoutRetries,
+      timeoutMs,
       baseDelayMs: options.retryBaseDelayMs,
       maxDelayMs: options.retryMaxDelayMs,
       maxRetryAfterMs: options.maxRetryAfterMs,
@@ -195,6 +210,8 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
     return client;
   };
 
+  // Cache writes under way: a hard exit (a second Ctrl-C) waits for them, so no answer already paid for is lost.
+  const cacheWrites = new Set<Promise<void>>();
   // Identical requests in flight share one paid answer.
   const inFlight = new Map<string, Promise<CacheEntry>>();
   const batchQueue = new Map<string, BatchItem>();
@@ -219,9 +236,12 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
   const models: LlmSummary['models'] = {};
   const byModel = (model: string) => (models[model] ??= { documents: 0, spentUsd: 0, estimatedUsd: 0, savedByCacheUsd: 0 });
 
+  // A server may echo the key it was sent; nothing it says reaches a record, the summary or the cache unredacted.
+  const redact = (text: string) => redactSecrets(text, [apiKey]);
+
   function fail(doc: DistillDocument, error: DistillError, origin: string) {
     totals.failed += 1;
-    doc.fail(error.message, origin, { code: error.code, ...(error.fix ? { fix: error.fix } : {}) });
+    doc.fail(redact(error.message), origin, { code: error.code, ...(error.fix ? { fix: redact(error.fix) } : {}) });
   }
 
   /** Reserve `estimate` under `maxCost`, or skip the document (and every later one) when it would not fit. */
@@ -262,7 +282,8 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
       tokens,
       async () => {
         // The abort signal stops new sends but never cuts one already on the wire: that answer is billed, so we keep it.
-        const { data, response } = await getClient().chat.completions.create({ ...request, messages: request.messages }).withResponse();
+        // The timeout is passed per request too, so an injected client is held to it as well.
+        const { data, response } = await getClient().chat.completions.create({ ...request, messages: request.messages }, { timeout: timeoutMs }).withResponse();
         const usage = {
           promptTokens: data.usage?.prompt_tokens ?? 0,
           cachedTokens: data.usage?.prompt_tokens_details?.cached_tokens ?? 0,
@@ -271,7 +292,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         const entry: CacheEntry = {
           key,
           model: request.model,
-          response: data.choices[0]?.message.content ?? '',
+          response: redact(data.choices[0]?.message.content ?? ''),
           usage,
           finishReason: data.choices[0]?.finish_reason ?? null,
           costUsd: costOf(request.model, usage, priceOptions),
@@ -279,10 +300,14 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         };
         if (cache) {
           // Persisted before the slot is freed, so a crash loses at most the `concurrency` answers in flight.
+          const writing = cache.set(key, entry);
+          cacheWrites.add(writing);
           try {
-            await cache.set(key, entry);
+            await writing;
           } catch (error) {
-            doc.message(`answer not cached: ${(error as Error).message}`, 'llm:cache', { code: 'E_LLM_CACHE' });
+            doc.message(redact(`answer not cached: ${(error as Error).message}`), 'llm:cache', { code: 'E_LLM_CACHE' });
+          } finally {
+            cacheWrites.delete(writing);
           }
         }
         return { value: entry, headers: response.headers };
@@ -447,6 +472,14 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
       return made;
     },
 
+    activity() {
+      return scheduler.activity();
+    },
+
+    async flush() {
+      await Promise.allSettled([...cacheWrites]);
+    },
+
     summary(): LlmSummary {
       const stats: SchedulerStats = scheduler.stats();
       const stopped = scheduler.stopped ?? cacheFailure;
@@ -459,7 +492,7 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         retries: stats.retries,
         retriesByCode: stats.retriesByCode,
         maxCostUsd: options.maxCost ?? null,
-        stopped: stopped ? { code: stopped.code, reason: stopped.message, ...(stopped.fix ? { fix: stopped.fix } : {}) } : null,
+        stopped: stopped ? { code: stopped.code, reason: redact(stopped.message), ...(stopped.fix ? { fix: redact(stopped.fix) } : {}) } : null,
         models: structuredClone(models),
         rateLimit: { waitedMs: stats.waitedMs, pauses: stats.pauses },
         batches: [...submissions],

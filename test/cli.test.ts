@@ -87,11 +87,14 @@ describe('cli', () => {
     expect(JSON.stringify(server.requests.map((request) => request.body))).not.toContain('Received: from');
   }, 120_000);
 
-  it('stops cleanly on Ctrl-C: finished records written, and a rerun pays for none of them again', async () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('stops cleanly on %s: finished records written, exit %i, and a rerun pays for none of them again', async (signal, exitCode) => {
     const slow = await startOpenAIServer({ delayMs: 400 });
     try {
-      const out = join(scratch, 'interrupted.jsonl');
-      const cache = join(scratch, 'cache-interrupt');
+      const out = join(scratch, `interrupted-${signal}.jsonl`);
+      const cache = join(scratch, `cache-interrupt-${signal}`);
       const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: slow.url };
       const args = ['run', docs, '--task', task, '--budget', '300', '--stages', 'regex,sections', '--concurrency', '1', '--cache', cache];
       const child = spawn(process.execPath, [bin, ...args, '--out', out], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
@@ -99,20 +102,111 @@ describe('cli', () => {
       child.stderr.on('data', (chunk) => (stderr += chunk));
       const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
       while (slow.answered().length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-      expect(stderr).toMatch(/stopping: finishing the requests in flight/);
+      child.kill(signal);
+      expect(await exited).toBe(exitCode);
+      expect(stderr).toMatch(/finishing the requests in flight/);
+      expect(stderr).toMatch(/Rerun the same command to continue/);
       const finished = parseRecords(await readFile(out, 'utf8')).filter((record) => record.response);
       expect(finished.length).toBeGreaterThanOrEqual(2);
       expect(finished.length).toBeLessThan(await countFiles(docs));
       const sentBefore = slow.requests.length;
-      const rerun = await cli([...args, '--out', join(scratch, 'rerun.jsonl')], env);
+      const rerun = await cli([...args, '--out', join(scratch, `rerun-${signal}.jsonl`)], env);
       expect(rerun.code).toBe(0);
       const fresh = slow.requests.slice(sentBefore).map((request) => request.body.messages[1]!.content);
       for (const record of finished) expect(fresh.some((content) => content.includes(`<document source=${JSON.stringify(record.source)}>`))).toBe(false);
     } finally {
       await slow.close();
     }
+  }, 120_000);
+
+  it('gives up on a hung server within --timeout × attempts plus a margin, with records that name --timeout', async () => {
+    const hung = await startOpenAIServer({ fault: () => ({ kind: 'hang' }) });
+    try {
+      const started = Date.now();
+      const result = await cli(['run', docs, '--task', task, '--stages', 'regex', '--threads', '1', '--timeout', '1', '--no-cache'], { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: hung.url });
+      const elapsed = Date.now() - started;
+      expect(result.code).toBe(1);
+      const records = parseRecords(result.stdout);
+      expect(records).toHaveLength(await countFiles(docs));
+      for (const record of records) {
+        expect(record.status).toBe('error');
+        expect(record.error).toContain('did not answer in 1 s (--timeout 1)');
+        expect(record.fix).toContain('--timeout');
+      }
+      expect(result.stderr).toMatch(/STOPPED SENDING: the server did not answer in 1 s \(--timeout 1\)/);
+      expect(result.stderr).not.toMatch(/smaller `?--budget/);
+      // Two attempts (one timeout retry) for the documents in flight, none for the rest; the bound only catches a hang,
+      // and its margin covers start-up and the local stage on a loaded machine.
+      expect(elapsed).toBeLessThan(1000 * 2 + 30_000);
+      expect(hung.requests.length).toBeLessThanOrEqual(4 * 2);
+    } finally {
+      await hung.close();
+    }
+  }, 120_000);
+
+  it('leaks a key the server echoes nowhere: records, stderr, cache', async () => {
+    const key = 'sk-proj-LEAKCANARY0123456789abcdefXYZ';
+    const echo = await startOpenAIServer({
+      fault: (_n, body, headers) => {
+        const user = body.messages.at(-1)?.content ?? '';
+        if (user.includes('alpha')) return { kind: 'status', status: 500, message: `upstream failed for ${headers.authorization}` };
+        if (user.includes('gamma')) return { kind: 'status', status: 401, code: 'invalid_api_key', message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.` };
+        return undefined;
+      },
+      reply: (_body, headers) => `You sent ${headers.authorization}.`,
+    });
+    try {
+      const cache = join(scratch, 'cache-echo');
+      const out = join(scratch, 'echo.jsonl');
+      const input = ['alpha', 'beta', 'gamma'].map((word) => JSON.stringify({ id: word, text: `The ${word} report: revenue rose to $3 million.` })).join('\n');
+      const env = { OPENAI_API_KEY: key, OPENAI_BASE_URL: echo.url };
+      const result = await cli(['run', '-', '--task', task, '--stages', 'regex', '--threads', '1', '--concurrency', '1', '--max-retries', '0', '--cache', cache, '--out', out], env, input);
+      expect(result.code).toBe(1);
+      expect(echo.requests).toHaveLength(3);
+      const records = parseRecords(await readFile(out, 'utf8'));
+      expect(records.map((record) => record.status)).toEqual(['error', 'ok', 'error']);
+      expect(records[0]!.error).toContain('Bearer [redacted]');
+      expect(records[1]!.response).toBe('You sent Bearer [redacted].');
+      expect(records[2]!.error).toContain('Incorrect API key provided: [redacted]');
+      expect(result.stderr).toMatch(/STOPPED SENDING: .*Incorrect API key provided: \[redacted\]/);
+      const cached: string[] = [];
+      for (const name of await readdir(cache, { recursive: true })) if (name.endsWith('.json')) cached.push(await readFile(join(cache, name), 'utf8'));
+      expect(cached).toHaveLength(1);
+      for (const [where, text] of [['records', await readFile(out, 'utf8')], ['stdout', result.stdout], ['stderr', result.stderr], ['cache', cached.join('\n')]] as const) {
+        expect(text, where).not.toContain('LEAKCANARY');
+      }
+    } finally {
+      await echo.close();
+    }
+  }, 120_000);
+
+  it('reads a {"path"} line from stdin only under --root, or with --allow-any-path', async () => {
+    const secret = join(scratch, 'outside-secret.txt');
+    await writeFile(secret, 'The vault code is 4417.');
+    const input = [JSON.stringify({ id: 'inside', path: 'fixtures/docs/manuals/systemd-distro-porting.md' }), JSON.stringify({ id: 'outside', path: secret }), JSON.stringify({ id: 'up', path: '../../etc/passwd' })].join('\n');
+    const args = ['run', '-', '--task', task, '--stages', 'regex', '--threads', '1', '--dry-run'];
+    const refused = await cli(args, {}, input);
+    expect(refused.stderr).not.toMatch(/unexpected error/);
+    expect(refused.code).toBe(1);
+    const records = parseRecords(refused.stdout);
+    expect(records.map((record) => [record.id, record.status])).toEqual([
+      ['inside', 'ok'],
+      ['outside', 'error'],
+      ['up', 'error'],
+    ]);
+    for (const record of records.slice(1)) {
+      expect(record.error).toContain('outside --root');
+      expect(record.fix).toContain('--allow-any-path');
+    }
+    expect(refused.stdout).not.toContain('vault code');
+
+    const allowed = await cli([...args, '--allow-any-path'], {}, input);
+    const again = parseRecords(allowed.stdout);
+    expect(again[1]).toMatchObject({ id: 'outside', status: 'ok' });
+    expect(again[1]!.distilled).toContain('vault code');
+
+    const rooted = await cli([...args, '--root', scratch], {}, JSON.stringify({ id: 'outside', path: 'outside-secret.txt' }));
+    expect(parseRecords(rooted.stdout)[0]).toMatchObject({ id: 'outside', status: 'ok' });
   }, 120_000);
 
   it('runs dry without an API key: nothing sent, the request and its cost shown, and it says so', async () => {
@@ -173,6 +267,8 @@ describe('cli', () => {
     [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
     [['run', docs, '--task', 'x', '--max-bytes', 'lots'], /--max-bytes must be a size in bytes, like 50000000 or 50MB, got "lots"/],
     [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
+    [['run', docs, '--task', 'x', '--timeout', '0'], /--timeout must be a positive number of seconds, got "0"/],
+    [['run', '-', '--task', 'x', '--root', 'no/such/folder'], /--root must be a folder, got "no\/such\/folder"/],
     [['run', docs, '--task', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['transmogrify'], /unknown command "transmogrify"/],
   ])('exits 2 with a clear message on bad usage: %j', async (args, message) => {

@@ -520,3 +520,120 @@ describe('callModel pricing', () => {
     expect(docs[1]!.data.llm!.costUsd!).toBeLessThan(costOf('gpt-4o', { ...usage, cachedTokens: 0 })!);
   });
 });
+
+describe('callModel on a hung server', () => {
+  // Timing only bounds the hang: a stage that waited out every document's attempts, or six retries, would take far longer.
+  it('gives up within timeoutMs × attempts plus a margin, stops sending, and every record names --timeout', async () => {
+    const target = await serve({ fault: () => ({ kind: 'hang' }) });
+    const docs = documents(6);
+    const stage = stageFor(target, { concurrency: 3, timeoutMs: 300 });
+    const started = Date.now();
+    await Promise.all(docs.map((doc) => stage.run(doc, context)));
+    const elapsed = Date.now() - started;
+    expect(docs.map((doc) => doc.status)).toEqual(Array(6).fill('error'));
+    for (const doc of docs) {
+      const failure = doc.messages.at(-1)!;
+      expect(failure.code === 'E_LLM_TIMEOUT' || failure.code === 'E_LLM_STOPPED').toBe(true);
+      expect(failure.reason).toContain('did not answer in 0.3 s (--timeout 0.3)');
+      expect(failure.fix).toContain('--timeout');
+      expect(failure.reason).not.toMatch(/--budget/);
+      expect(failure.fix).not.toMatch(/--budget/);
+    }
+    // One timeout retry per document, and the three documents waiting for a slot never went on the wire.
+    expect(target.requests.length).toBeLessThanOrEqual(3 * 2);
+    expect(stage.summary().stopped).toMatchObject({ code: 'E_LLM_TIMEOUT' });
+    expect(elapsed).toBeLessThan(300 * 2 + 10_000);
+  });
+
+  it('retries a timeout once by default, not maxRetries times', async () => {
+    const target = await serve({ fault: () => ({ kind: 'hang' }) });
+    const doc = documents(1)[0]!;
+    await stageFor(target, { timeoutMs: 200, maxRetries: 6 }).run(doc, context);
+    expect(doc.data.llm?.attempts).toBe(2);
+    expect(target.requests).toHaveLength(2);
+  });
+
+  it('fails only the slow document when the server answers the others meanwhile', async () => {
+    const target = await serve({ fault: (n, body) => (JSON.stringify(body.messages).includes('Item 0:') ? { kind: 'hang' } : { kind: 'delay', ms: 50 }) });
+    const docs = documents(8);
+    const stage = stageFor(target, { concurrency: 2, timeoutMs: 400 });
+    await Promise.all(docs.map((doc) => stage.run(doc, context)));
+    expect(docs.map((doc) => doc.status)).toEqual(['error', ...Array(7).fill('ok')]);
+    expect(docs[0]!.messages.at(-1)).toMatchObject({ code: 'E_LLM_TIMEOUT' });
+    expect(stage.summary().stopped).toBeNull();
+  });
+
+  it('reports the requests on the wire and the oldest one’s age while it waits', async () => {
+    const target = await serve({ fault: () => ({ kind: 'hang' }) });
+    const stage = stageFor(target, { concurrency: 2, timeoutMs: 1500, maxTimeoutRetries: 0 });
+    expect(stage.activity()).toEqual({ inFlight: 0, oldestMs: 0 });
+    const running = Promise.all(documents(2).map((doc) => stage.run(doc, context)));
+    while (target.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const activity = stage.activity();
+    expect(activity.inFlight).toBe(2);
+    expect(activity.oldestMs).toBeGreaterThanOrEqual(250);
+    await running;
+    expect(stage.activity().inFlight).toBe(0);
+  });
+});
+
+describe('callModel flush', () => {
+  it('resolves only once the answers already received are written to the cache', async () => {
+    const target = await serve();
+    let finishWrite: () => void = () => undefined;
+    const written: string[] = [];
+    const slowCache = {
+      kind: 'memory',
+      location: 'memory',
+      get: async () => undefined,
+      set: (key: string) =>
+        new Promise<void>((resolve) => {
+          finishWrite = () => {
+            written.push(key);
+            resolve();
+          };
+        }),
+      close: async () => undefined,
+    };
+    const stage = stageFor(target, { cache: slowCache });
+    const running = stage.run(documents(1)[0]!, context);
+    while (target.answered().length < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let flushed = false;
+    const flushing = stage.flush().then(() => (flushed = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(flushed).toBe(false);
+    finishWrite();
+    await flushing;
+    expect(written).toHaveLength(1);
+    await running;
+  });
+});
+
+describe('callModel secrets', () => {
+  const key = 'sk-proj-LEAKCANARY0123456789abcdef';
+
+  it('keeps a key the server echoes out of messages, the summary, answers and the cache', async () => {
+    const target = await serve({
+      fault: (n, _body, headers) =>
+        n === 1 ? { kind: 'status', status: 500, message: `upstream failed for ${headers.authorization}` } : n === 3 ? { kind: 'status', status: 401, code: 'invalid_api_key', message: `Incorrect API key provided: ${key}.` } : undefined,
+      reply: (_body, headers) => `You sent ${headers.authorization} (${key}).`,
+    });
+    const docs = documents(3);
+    const stage = stageFor(target, { apiKey: key, concurrency: 1, maxRetries: 0 });
+    for (const doc of docs) await stage.run(doc, context);
+    expect(target.requests).toHaveLength(3);
+    expect(docs.map((doc) => doc.status)).toEqual(['error', 'ok', 'error']);
+    expect(docs[0]!.messages.at(-1)!.reason).toContain('Bearer [redacted]');
+    expect(docs[1]!.data.response).toBe('You sent Bearer [redacted] ([redacted]).');
+    expect(docs[2]!.messages.at(-1)!.reason).toContain('Incorrect API key provided: [redacted]');
+    const { readFile } = await import('node:fs/promises');
+    const cached = await Promise.all(
+      (await readdir(join(folder, 'cache'), { recursive: true })).filter((name) => name.endsWith('.json')).map((name) => readFile(join(folder, 'cache', name), 'utf8')),
+    );
+    expect(cached).toHaveLength(1);
+    const everything = JSON.stringify({ messages: docs.map((doc) => doc.messages), data: docs.map((doc) => doc.data.response), summary: stage.summary(), cached });
+    expect(everything).not.toContain('LEAKCANARY');
+  });
+});

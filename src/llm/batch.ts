@@ -14,6 +14,7 @@ import { toFile } from 'openai';
 import { costOf, type ModelPrice } from '../pricing.js';
 import { cacheKey, defaultCacheDirectory, type CacheEntry, type CacheKeyInput, type ResponseCache } from './cache.js';
 import { BatchError } from './errors.js';
+import { redactSecrets } from '../redact.js';
 
 export type BatchClient = Pick<OpenAI, 'files' | 'batches'>;
 
@@ -286,7 +287,7 @@ export async function batchCollect(id: string, options: BatchCollectOptions): Pr
         completionTokens: body.usage?.completion_tokens ?? 0,
       };
       const costUsd = costOf(model, usage, { batch: true, ...(options.prices ? { prices: options.prices } : {}) });
-      const response = body.choices[0]?.message.content ?? '';
+      const response = redactSecrets(body.choices[0]?.message.content ?? '');
       collection.results.push({ customId: item.custom_id, sources, status: 'ok', model, response, usage, costUsd });
       collection.totals.ok += 1;
       if (costUsd === null) collection.totals.unpriced += 1;
@@ -303,7 +304,7 @@ export async function batchCollect(id: string, options: BatchCollectOptions): Pr
         sources,
         status: 'error',
         model,
-        error: error.message ?? `status ${item.response?.status_code ?? '?'}`,
+        error: redactSecrets(error.message ?? `status ${item.response?.status_code ?? '?'}`),
         code: error.code ?? 'E_LLM_BATCH_ITEM',
       });
       collection.totals.failed += 1;

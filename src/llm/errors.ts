@@ -28,11 +28,18 @@ export class ServerError extends ApiError {
   }
 }
 
-/** The request timed out after every retry. */
+/** The server did not answer an attempt in time, after every retry (a hung or overloaded server, or a long answer). */
 export class TimeoutError extends ApiError {
-  readonly stopsRun = false;
-  constructor(message: string, options: ApiErrorOptions = {}) {
-    super(message, { ...options, code: 'E_LLM_TIMEOUT', fix: options.fix ?? 'Raise `timeoutMs`, or send less text with a smaller `--budget`.' });
+  readonly stopsRun: boolean;
+  constructor(message: string, options: ApiErrorOptions & { stopsRun?: boolean } = {}) {
+    super(message, {
+      ...options,
+      code: 'E_LLM_TIMEOUT',
+      fix:
+        options.fix ??
+        'Check that the server at OPENAI_BASE_URL answers; if answers just take longer, raise `--timeout <seconds>` (`timeoutMs` in the library and the config file\'s `llm` section).',
+    });
+    this.stopsRun = options.stopsRun ?? false;
   }
 }
 

@@ -23,6 +23,14 @@ import { readRetryAfter } from './limiter.js';
 export interface RetryOptions {
   /** Retries after the first attempt. @default 6 */
   maxRetries?: number;
+  /**
+   * Retries of an attempt that timed out, at most `maxRetries`. A server that
+   * did not answer in `timeoutMs` rarely answers the same request on the
+   * sixth try, and each try costs a whole timeout of silence, so an
+   * interactive run gives it one more chance, not six.
+   * @default 1
+   */
+  maxTimeoutRetries?: number;
   /** The first backoff's ceiling. @default 500 */
   baseDelayMs?: number;
   /** No backoff is longer than this. @default 30000 */
@@ -35,6 +43,7 @@ export interface RetryOptions {
 
 export class RetryPolicy {
   readonly maxRetries: number;
+  readonly maxTimeoutRetries: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly maxRetryAfterMs: number;
@@ -45,6 +54,9 @@ export class RetryPolicy {
     this.baseDelayMs = options.baseDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) throw invalidOption('maxRetries', 'an integer ≥ 0', options.maxRetries);
+    const timeoutRetries = options.maxTimeoutRetries ?? 1;
+    if (!Number.isInteger(timeoutRetries) || timeoutRetries < 0) throw invalidOption('maxTimeoutRetries', 'an integer ≥ 0', options.maxTimeoutRetries);
+    this.maxTimeoutRetries = Math.min(timeoutRetries, this.maxRetries);
     if (!(this.baseDelayMs >= 0)) throw invalidOption('baseDelayMs', 'a number ≥ 0', options.baseDelayMs);
     if (!(this.maxDelayMs >= this.baseDelayMs)) throw invalidOption('maxDelayMs', `a number ≥ baseDelayMs (${this.baseDelayMs})`, options.maxDelayMs);
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 600_000;
@@ -69,14 +81,20 @@ export interface Failure {
   retryAfterMs?: number;
 }
 
-/** Map an SDK (or other) throw onto our error classes. */
-export function classifyFailure(thrown: unknown, now: number): Failure {
+/** Seconds for messages: `60`, `0.3`. */
+export function formatSeconds(ms: number): string {
+  return String(Number((ms / 1000).toFixed(3)));
+}
+
+/** Map an SDK (or other) throw onto our error classes; `timeoutMs` (the per-attempt timeout) goes into a timeout's message. */
+export function classifyFailure(thrown: unknown, now: number, timeoutMs?: number): Failure {
   if (thrown instanceof DistillError) return { error: thrown, retryable: false, stopsRun: false };
   if (thrown instanceof APIUserAbortError || (thrown instanceof Error && thrown.name === 'AbortError')) {
     return { error: new AbortedError({ cause: thrown }), retryable: false, stopsRun: false };
   }
   if (thrown instanceof APIConnectionTimeoutError) {
-    return { error: new TimeoutError(`request timed out: ${thrown.message}`, { cause: thrown }), retryable: true, stopsRun: false };
+    const message = timeoutMs === undefined ? `the server did not answer in time (${thrown.message})` : `the server did not answer in ${formatSeconds(timeoutMs)} s (--timeout ${formatSeconds(timeoutMs)})`;
+    return { error: new TimeoutError(message, { cause: thrown }), retryable: true, stopsRun: false };
   }
   if (thrown instanceof APIConnectionError) {
     const detail = thrown.cause instanceof Error ? `${thrown.message} (${thrown.cause.message})` : thrown.message;

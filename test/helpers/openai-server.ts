@@ -27,7 +27,9 @@ export interface ChatRequestBody {
 export type Fault =
   | { kind: 'status'; status: number; code?: string; type?: string; message?: string; retryAfterMs?: number }
   | { kind: 'reset' }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Read the request, then never answer: a hung model server (the socket stays open until the client gives up or `close()`). */
+  | { kind: 'hang' };
 
 export interface RecordedRequest {
   /** 1-based count of chat requests this server received, faults included. */
@@ -39,7 +41,7 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
   body: ChatRequestBody;
   /** How the server answered: `ok`, or the fault it injected. */
-  outcome: 'ok' | '429' | '500' | 'reset' | 'rpm' | 'tpm' | `status-${number}`;
+  outcome: 'ok' | '429' | '500' | 'reset' | 'hang' | 'rpm' | 'tpm' | `status-${number}`;
 }
 
 export interface OpenAIServerOptions {
@@ -59,10 +61,10 @@ export interface OpenAIServerOptions {
   tpm?: number;
   /** Length of the rate-limit window. @default 60000 */
   windowMs?: number;
-  /** A custom fault per request, checked before the periodic ones. */
-  fault?: (n: number, body: ChatRequestBody) => Fault | undefined;
+  /** A custom fault per request, checked before the periodic ones; `headers` lets a fault echo what the client sent (its key). */
+  fault?: (n: number, body: ChatRequestBody, headers: IncomingMessage['headers']) => Fault | undefined;
   /** The answer text; default: a deterministic digest of the request. */
-  reply?: (body: ChatRequestBody) => string;
+  reply?: (body: ChatRequestBody, headers: IncomingMessage['headers']) => string;
   /** Batches report `in_progress` for this many status polls before `completed`. @default 1 */
   batchPolls?: number;
   now?: () => number;
@@ -151,8 +153,8 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     return headers;
   }
 
-  function completion(body: ChatRequestBody) {
-    const text = reply(body);
+  function completion(body: ChatRequestBody, headers: IncomingMessage['headers'] = {}) {
+    const text = reply(body, headers);
     const promptText = body.messages.map((message) => `${message.role}\n${message.content}`).join('\n');
     const promptTokens = o200k.encode(promptText);
     // OpenAI's rule: prompts of 1024+ tokens, cached in 128-token steps of a prefix seen before.
@@ -223,7 +225,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     const overTpm = options.tpm !== undefined && arrivals.reduce((sum, arrival) => sum + arrival.tokens, 0) + tokens > options.tpm;
     arrivals.push({ at, tokens });
 
-    const fault = options.fault?.(n, body);
+    const fault = options.fault?.(n, body, request.headers);
     if (fault?.kind === 'delay') await sleep(fault.ms);
     const delay = typeof options.delayMs === 'function' ? options.delayMs(n) : options.delayMs ?? 0;
     if (delay > 0) await sleep(delay);
@@ -252,6 +254,10 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       request.socket.destroy();
       return;
     }
+    if (fault?.kind === 'hang') {
+      record.outcome = 'hang';
+      return;
+    }
     if (every(n, options.rateLimitEvery)) {
       record.outcome = '429';
       sendError(response, 429, 'Rate limit reached (injected). Please try again later.', 'requests', 'rate_limit_exceeded', {
@@ -270,7 +276,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       request.socket.destroy();
       return;
     }
-    sendJson(response, 200, completion(body), { 'x-request-id': `req_${n}`, ...rateHeaders(at) });
+    sendJson(response, 200, completion(body, request.headers), { 'x-request-id': `req_${n}`, ...rateHeaders(at) });
   }
 
   async function uploadFile(request: IncomingMessage, response: ServerResponse, raw: Buffer) {
