@@ -81,7 +81,10 @@ Options:
   --task <text>          what to ask about each document (required); section
                          selection scores sections against it
   --budget <tokens>      most tokens of each distilled document, counted
-                         exactly in o200k_base, never exceeded. Without it
+                         exactly in o200k_base, never exceeded, whatever
+                         --stages holds (without the sections stage, a
+                         longer document is cut after the last whole
+                         sentence that fits). Without it
                          (and without --ratio) nothing the task could use is
                          cut: only near duplicates and noise sections
                          (quoted replies, signatures, disclaimers) that
@@ -104,7 +107,11 @@ Options:
                          at a time; auto is one per core, up to 4 (default:
                          auto). Near duplicates are then looked for among
                          each thread's documents; 1 runs in one thread
-  --config <file.json>   options from a JSON file; flags override it
+  --config <file.json>   options from a JSON file, in createPipeline's
+                         shape (one key per stage, "llm" for the model
+                         calls; rpm, maxCost and the other llm flags may
+                         also go at the top level; "out" too); flags
+                         override it
   --disable-rule <name>  turn off a regex rule or family (repeatable), for
                          example --disable-rule regex:web-share-links
   --rules <list>         run only these regex rules or families

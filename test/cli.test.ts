@@ -178,7 +178,7 @@ describe('cli', () => {
     [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
     [['run', docs, '--task', 'x', '--stages', 'regex,sectoins'], /unknown stage "sectoins" in --stages; did you mean "sections"\?/],
     [['run', docs, '--taks', 'x'], /unknown option --taks; did you mean --task\?/],
-    [['run', docs, '--task', 'x', '--max-cots=2'], /unknown option --max-cots=2; did you mean --max-cost\?/],
+    [['run', docs, '--task', 'x', '--max-cots=2'], /unknown option --max-cots; did you mean --max-cost\?/],
     [['run', docs, '--task', 'x', '--max-bytes', 'lots'], /--max-bytes must be a size in bytes, like 50000000 or 50MB, got "lots"/],
     [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
     [['run', docs, '--task', 'x', '--frobnicate'], /unknown option --frobnicate\n/],
