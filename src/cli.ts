@@ -1,12 +1,14 @@
 import { createWriteStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readConfig, type ConfigFile } from './config.js';
 import { DistillDocument } from './document.js';
-import { DistillError, UsageError } from './errors.js';
+import { DistillError, OptionError, UsageError } from './errors.js';
+import { checkOptions, configFileSchema, formatValue, llmShortcuts, nearestName } from './options.js';
 import { defaultThreads } from './local-threads.js';
 import { walkInputs } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
@@ -80,7 +82,10 @@ Options:
   --task <text>          what to ask about each document (required); section
                          selection scores sections against it
   --budget <tokens>      most tokens of each distilled document, counted
-                         exactly in o200k_base, never exceeded. Without it
+                         exactly in o200k_base, never exceeded, whatever
+                         --stages holds (without the sections stage, a
+                         longer document is cut after the last whole
+                         sentence that fits). Without it
                          (and without --ratio) nothing the task could use is
                          cut: only near duplicates and noise sections
                          (quoted replies, signatures, disclaimers) that
@@ -108,7 +113,11 @@ Options:
                          other lines get an error record, unread
   --allow-any-path       with "-": let {"path": …} lines name any file (only
                          for JSONL you trust)
-  --config <file.json>   options from a JSON file; flags override it
+  --config <file.json>   options from a JSON file, in createPipeline's
+                         shape (one key per stage, "llm" for the model
+                         calls; rpm, maxCost and the other llm flags may
+                         also go at the top level; "out" too); flags
+                         override it
   --disable-rule <name>  turn off a regex rule or family (repeatable), for
                          example --disable-rule regex:web-share-links
   --rules <list>         run only these regex rules or families
@@ -210,7 +219,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   try {
     const [command, ...rest] = argv;
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-      io.stderr.write(`${mainHelp}\n`);
+      // Asked for, help is the output (`distill --help | less`); as the answer to a usage error, it goes with the error.
+      (command === undefined ? io.stderr : io.stdout).write(`${mainHelp}\n`);
       return command === undefined ? 2 : 0;
     }
     if (command === '-v' || command === '--version') {
@@ -242,7 +252,7 @@ function reportFatal(error: unknown, io: CliIo): number {
 }
 
 function reportFatalTo(error: unknown, io: { write(text: string): unknown }): number {
-  if (error instanceof UsageError || (error instanceof TypeError && /^Expected `/.test(error.message))) {
+  if (error instanceof UsageError || error instanceof OptionError) {
     io.write(`distill: ${error.message}\n${error instanceof DistillError && error.fix ? `  fix: ${error.fix}\n` : ''}`);
     return 2;
   }
@@ -254,19 +264,38 @@ function reportFatalTo(error: unknown, io: { write(text: string): unknown }): nu
   return 1;
 }
 
+const flagNames = Object.keys(runFlags).map((name) => `--${name}`);
+
 function parse(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: runFlags, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinNegativeValues(argv), options: runFlags, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify .*$/s, ''), { fix: 'run "distill run --help" for the options' });
+    const message = (error as Error).message;
+    const fix = 'run "distill run --help" for the options';
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    if (unknown !== undefined) {
+      const nearest = nearestName(unknown.replace(/=.*$/, ''), flagNames);
+      throw new UsageError(`unknown option ${unknown}${nearest ? `; did you mean ${nearest}?` : ''}`, { fix });
+    }
+    const missing = /^Option '(--[\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(message)?.[1];
+    if (missing !== undefined) throw new UsageError(`${missing} needs a value`, { fix: `give it one, as in ${missing} <value> or ${missing}=<value>` });
+    throw new UsageError(message.replace(/\. To specify .*$/s, ''), { fix });
   }
 }
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
-  return number;
+/** `--budget -5` is a value, not a flag: join it (`--budget=-5`) so the value's own check explains what is wrong with it. */
+function joinNegativeValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    const next = argv[index + 1];
+    const flag = runFlags[arg.slice(2) as keyof typeof runFlags] as { type: string } | undefined;
+    if (arg.startsWith('--') && flag?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9 };
@@ -274,26 +303,59 @@ const sizeUnits: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6
 /** A size in bytes: `50000000`, `50MB`, `1.5 GB` (decimal units, as the records print them). */
 function byteSize(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const match = /^(-?\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   const unit = match ? sizeUnits[match[2]!.toLowerCase()] : undefined;
-  const bytes = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
-  if (!Number.isInteger(bytes) || bytes < 1) throw new UsageError(`--${name} must be a size in bytes, like 50000000 or 50MB, got "${value}"`);
-  return bytes;
+  if (!match || unit === undefined) throw new UsageError(`--${name} must be a size in bytes, like 50000000 or 50MB, got "${value}"`);
+  return Math.round(Number(match[1]) * unit);
 }
 
+/** Checked with the other flags; only `auto` is resolved here. */
 function threadCount(value: string | number | undefined): number {
-  if (value === undefined || value === 'auto') return defaultThreads();
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--threads must be a positive whole number or "auto", got "${value}"`);
-  return number;
+  return value === undefined || value === 'auto' ? defaultThreads() : Number(value);
 }
 
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
-/** Merge the config file and the flags into pipeline options; flags win. */
-export async function resolveRunOptions(values: ReturnType<typeof parse>['values'], env: NodeJS.ProcessEnv): Promise<{ options: PipelineOptions; dryRunReason?: string }> {
+/** Each flag's place in the options, so a bad flag value is named by its flag. */
+const flagOfOption: Record<string, string> = {
+  task: '--task',
+  budget: '--budget',
+  model: '--model',
+  stages: '--stages',
+  out: '--out',
+  dryRun: '--dry-run',
+  maxBytes: '--max-bytes',
+  concurrency: '--concurrency',
+  threads: '--threads',
+  'regex.disable': '--disable-rule',
+  'regex.rules': '--rules',
+  'classify.model': '--classifier-model',
+  'classify.allowRemoteModels': '--allow-remote-models',
+  'sections.ratio': '--ratio',
+  maxTokens: '--max-tokens',
+  rpm: '--rpm',
+  tpm: '--tpm',
+  maxRetries: '--max-retries',
+  cache: '--cache',
+  maxCost: '--max-cost',
+  batch: '--batch',
+  route: '--route',
+};
+
+/** The option path a flag's issue is about: `regex.disable[2]` is `--disable-rule`. */
+const flagOf = (path: string) => flagOfOption[path.replace(/\[\d+\]$/, '')] ?? `\`${path}\``;
+
+const numberOrRaw = (value: string | undefined) => (value === undefined ? undefined : value.trim() === '' ? Number.NaN : Number(value));
+
+/**
+ * Merge the config file and the flags into pipeline options; flags win.
+ * Flag values are converted from text and then checked by the same schema
+ * as the config file and the library, so each is refused with the same
+ * words, named by its flag: "Expected --budget to be a positive integer, got -5."
+ */
+export async function resolveRunOptions(values: ReturnType<typeof parse>['values'], env: NodeJS.ProcessEnv): Promise<{ options: PipelineOptions; dryRunReason?: string; out?: string }> {
   const config: ConfigFile = values.config ? await readConfig(values.config) : {};
   const task = values.task ?? config.task;
   if (!task || task.trim() === '') {
@@ -301,89 +363,144 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
       fix: 'add --task "…", for example --task "List every deadline and amount"',
     });
   }
-  const stages = list(values.stages) ?? config.stages;
-  for (const name of stages ?? []) {
+  const stageList = list(values.stages);
+  for (const name of stageList ?? []) {
     if (!(localStageNames as readonly string[]).includes(name)) {
-      throw new UsageError(`unknown stage "${name}" in --stages`, { fix: `choose from ${localStageNames.join(', ')} (the llm stage always runs last)` });
+      const nearest = nearestName(name, localStageNames);
+      throw new UsageError(`unknown stage "${name}" in --stages${nearest ? `; did you mean "${nearest}"?` : ''}`, { fix: `choose from ${localStageNames.join(', ')} (the llm stage always runs last)` });
     }
   }
-  const regex = { ...config.regex } as Record<string, unknown>;
-  if (values['disable-rule']) regex.disable = [...((regex.disable as string[] | undefined) ?? []), ...values['disable-rule']];
-  if (values.rules) regex.rules = list(values.rules);
-  const classify = { ...config.classify } as Record<string, unknown>;
-  if (values['classifier-model']) classify.model = values['classifier-model'];
-  if (values['allow-remote-models']) classify.allowRemoteModels = true;
-
-  const dryRunFlag = values['dry-run'] ?? config.dryRun ?? false;
-  const hasKey = Boolean(env.OPENAI_API_KEY);
-  const dryRun = dryRunFlag || !hasKey;
-  const budget = positiveInt('budget', values.budget) ?? config.budget;
-  const sectionsOptions = { ...config.sections } as Record<string, unknown>;
-  if (values.ratio !== undefined) {
-    const ratio = Number(values.ratio);
-    if (!(ratio > 0 && ratio <= 1)) throw new UsageError(`--ratio must be a share of the document above 0 and at most 1, got "${values.ratio}"`, { fix: 'for example --ratio 0.2 keeps a fifth' });
-    if (budget !== undefined) throw new UsageError('--ratio and --budget contradict each other', { fix: 'keep one of them: --budget caps every document, --ratio keeps a share of each' });
-    sectionsOptions.ratio = ratio;
+  if (values.ratio !== undefined && values.budget !== undefined) {
+    throw new UsageError('--ratio and --budget contradict each other', { fix: 'keep one of them: --budget caps every document, --ratio keeps a share of each' });
   }
-  const concurrency = positiveInt('concurrency', values.concurrency) ?? config.concurrency;
-  const threads = threadCount(values.threads ?? config.threads);
-  const maxBytes = byteSize('max-bytes', values['max-bytes']) ?? config.maxBytes;
-  const model = values.model ?? config.model;
-  const llm = { ...config.llm } as Record<string, unknown>;
-  const maxTokens = positiveInt('max-tokens', values['max-tokens']);
-  if (maxTokens !== undefined) llm.maxTokens = maxTokens;
-  const rpm = positiveInt('rpm', values.rpm);
-  if (rpm !== undefined) llm.rpm = rpm;
-  const tpm = positiveInt('tpm', values.tpm);
-  if (tpm !== undefined) llm.tpm = tpm;
-  if (values['max-retries'] !== undefined) {
-    const retries = Number(values['max-retries']);
-    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--max-retries must be a whole number, 0 or more, got "${values['max-retries']}"`);
-    llm.maxRetries = retries;
-  }
+  let timeoutMs: number | undefined;
   if (values.timeout !== undefined) {
     const seconds = Number(values.timeout);
     if (!(seconds > 0 && Number.isFinite(seconds))) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`, { fix: 'for example --timeout 30' });
-    llm.timeoutMs = seconds * 1000;
+    timeoutMs = seconds * 1000;
   }
   if (values['no-cache'] && values.cache) throw new UsageError('--cache and --no-cache contradict each other', { fix: 'keep one of them' });
-  if (values['no-cache']) llm.cache = false;
-  else if (values.cache) llm.cache = values.cache;
-  if (values['max-cost'] !== undefined) {
-    const maxCost = Number(values['max-cost']);
-    if (!(maxCost > 0)) throw new UsageError(`--max-cost must be a positive number of US dollars, got "${values['max-cost']}"`);
-    llm.maxCost = maxCost;
+
+  // The flags, in the config file's shape.
+  const raw: Record<string, string | undefined> = {
+    budget: values.budget, 'sections.ratio': values.ratio, concurrency: values.concurrency, threads: values.threads, maxBytes: values['max-bytes'],
+    maxTokens: values['max-tokens'], rpm: values.rpm, tpm: values.tpm, maxRetries: values['max-retries'], maxCost: values['max-cost'],
+  };
+  const flags = defined({
+    task: values.task,
+    budget: numberOrRaw(values.budget),
+    model: values.model,
+    stages: stageList as LocalStageName[] | undefined,
+    out: values.out,
+    maxBytes: byteSize('max-bytes', values['max-bytes']),
+    concurrency: numberOrRaw(values.concurrency),
+    threads: values.threads === undefined || values.threads === 'auto' ? undefined : numberOrRaw(values.threads),
+    maxTokens: numberOrRaw(values['max-tokens']),
+    rpm: numberOrRaw(values.rpm),
+    tpm: numberOrRaw(values.tpm),
+    maxRetries: numberOrRaw(values['max-retries']),
+    maxCost: numberOrRaw(values['max-cost']),
+    cache: values['no-cache'] ? false : values.cache,
+    batch: values.batch,
+    route: values.route,
+    regex: values['disable-rule'] || values.rules ? defined({ disable: values['disable-rule'], rules: list(values.rules) }) : undefined,
+    classify: values['classifier-model'] || values['allow-remote-models'] ? defined({ model: values['classifier-model'], allowRemoteModels: values['allow-remote-models'] }) : undefined,
+    sections: values.ratio === undefined ? undefined : { ratio: numberOrRaw(values.ratio) },
+  }) as ConfigFile;
+  checkOptions(configFileSchema, flags, {
+    name: flagOf,
+    got: (path, value) => raw[path] ?? formatValue(value),
+  });
+
+  const dryRunFlag = values['dry-run'] ?? config.dryRun ?? (typeof config.llm === 'object' ? config.llm.dryRun : undefined) ?? false;
+  const hasKey = Boolean(env.OPENAI_API_KEY);
+  const dryRun = dryRunFlag || !hasKey;
+
+  // A flag replaces what the config file says of the same option, wherever the file put it.
+  const llm = typeof config.llm === 'object' ? { ...config.llm } : config.llm;
+  const fromConfig: ConfigFile = { ...config };
+  delete fromConfig.out;
+  for (const name of [...llmShortcuts, 'model', 'dryRun'] as const) {
+    if (flags[name] !== undefined || name === 'dryRun') {
+      if (typeof llm === 'object') delete llm[name];
+      if (flags[name] !== undefined) delete fromConfig[name];
+    }
   }
-  if (values.batch) llm.batch = true;
-  if (values.route) llm.route = true;
-  if (concurrency !== undefined && llm.concurrency === undefined) llm.concurrency = concurrency;
-  // The stage would read process.env; `env` is what this run was given (the same in the bin, not in an embedding).
-  if (env.OPENAI_API_KEY && llm.apiKey === undefined) llm.apiKey = env.OPENAI_API_KEY;
-  if (env.OPENAI_BASE_URL && llm.baseURL === undefined) llm.baseURL = env.OPENAI_BASE_URL;
+  const concurrency = flags.concurrency ?? config.concurrency;
+  // Documents in flight bound the requests in flight too, unless the llm stage is told otherwise.
+  const given = typeof llm === 'object' ? llm : {};
+  const llmOptions =
+    llm === false
+      ? false
+      : {
+          ...(concurrency === undefined ? {} : { concurrency }),
+          ...given,
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          // The stage would read process.env; `env` is what this run was given (the same in the bin, not in an embedding).
+          ...(env.OPENAI_API_KEY && given.apiKey === undefined ? { apiKey: env.OPENAI_API_KEY } : {}),
+          ...(env.OPENAI_BASE_URL && given.baseURL === undefined ? { baseURL: env.OPENAI_BASE_URL } : {}),
+        };
+  const { budget: _budget, sections: _sections, regex: _regex, classify: _classify, stages: _stages, ...topFlags } = flags;
+  delete topFlags.out;
+  delete topFlags.task;
+  if (values.budget !== undefined && config.sections?.ratio !== undefined) {
+    throw new UsageError('--budget and "sections.ratio" in the config file contradict each other', { fix: 'drop one of them: a budget caps every document, a ratio keeps a share of each' });
+  }
+  const regex = { ...config.regex, ...flags.regex, ...(flags.regex?.disable ? { disable: [...(config.regex?.disable ?? []), ...flags.regex.disable] } : {}) };
+  const classify = { ...config.classify, ...flags.classify };
+  const sections = config.sections || flags.sections ? { ...config.sections, ...flags.sections } : undefined;
+  const budget = flags.budget ?? config.budget;
+  if (flags.sections?.ratio !== undefined && sections) delete sections.budget;
   const options: PipelineOptions = {
+    ...fromConfig,
+    ...topFlags,
     task,
     dryRun,
-    ...(budget === undefined ? {} : { budget }),
-    ...(concurrency === undefined ? {} : { concurrency }),
-    threads,
-    ...(maxBytes === undefined ? {} : { maxBytes }),
-    ...(model === undefined ? {} : { model }),
-    ...(stages ? { stages: stages as LocalStageName[] } : {}),
-    ...(config.prices ? { prices: config.prices } : {}),
-    regex: regex as PipelineOptions['regex'] & object,
-    classify: classify as PipelineOptions['classify'] & object,
-    ...(config.entities ? { entities: config.entities } : {}),
-    ...(config.sections || values.ratio !== undefined ? { sections: sectionsOptions as PipelineOptions['sections'] & object } : {}),
-    llmOptions: llm as PipelineOptions['llmOptions'] & object,
+    ...(budget === undefined || flags.sections?.ratio !== undefined ? {} : { budget }),
+    threads: threadCount(values.threads ?? config.threads),
+    ...(flags.stages ? { stages: flags.stages } : {}),
+    regex,
+    classify,
+    ...(sections ? { sections } : {}),
+    llm: llmOptions,
   };
+  if (flags.sections?.ratio !== undefined) delete options.budget;
   const dryRunReason = dryRunFlag ? '--dry-run was given' : hasKey ? undefined : 'OPENAI_API_KEY is not set';
-  return dryRunReason ? { options, dryRunReason } : { options };
+  const out = values.out ?? config.out;
+  return { options, ...(dryRunReason ? { dryRunReason } : {}), ...(out === undefined ? {} : { out }) };
+}
+
+function defined<T extends Record<string, unknown>>(object: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/**
+ * Where records or figures go: its folder must exist and be writable, and
+ * this is checked before any model loads, so a typo costs no wait.
+ */
+async function checkOutput(out: string | undefined, flag = '--out'): Promise<void> {
+  if (out === undefined) return;
+  const folder = dirname(resolve(out));
+  let info;
+  try {
+    info = await stat(folder);
+  } catch {
+    throw new UsageError(`cannot write ${flag} ${out}: the folder ${folder} does not exist`, { fix: `create it first (mkdir -p ${JSON.stringify(folder)}), or choose a path in a folder that exists` });
+  }
+  if (!info.isDirectory()) throw new UsageError(`cannot write ${flag} ${out}: ${folder} is not a folder`, { fix: 'choose a path in a folder' });
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${flag} ${out}: the folder ${folder} is not writable`, { fix: 'choose a folder you can write to' });
+  }
+  const existing = await stat(out).catch(() => undefined);
+  if (existing?.isDirectory()) throw new UsageError(`cannot write ${flag} ${out}: it is a folder`, { fix: `give a file name, such as ${join(out, 'records.jsonl')}` });
 }
 
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
-    io.stderr.write(`${runHelp}\n`);
+    io.stdout.write(`${runHelp}\n`);
     return 0;
   }
   if (positionals.length === 0) {
@@ -402,9 +519,10 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.root !== undefined && !(await stat(values.root).then((found) => found.isDirectory(), () => false))) {
     throw new UsageError(`--root must be a folder, got "${values.root}"`, { fix: 'give the folder that the {"path": …} lines of the JSONL are under' });
   }
-  const { options, dryRunReason } = await resolveRunOptions(values, io.env);
+  const { options, dryRunReason, out } = await resolveRunOptions(values, io.env);
+  await checkOutput(out);
   if (options.budget !== undefined && options.stages && !options.stages.includes('sections')) {
-    io.stderr.write('distill: note: --budget is enforced by the sections stage, which --stages leaves out; documents may exceed it.\n');
+    io.stderr.write('distill: note: --stages leaves out the sections stage, so a document over --budget is cut after the last whole sentence that fits, not by relevance.\n');
   }
 
   const progress = new ProgressLine(io.stderr);
@@ -454,9 +572,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const summary = new RunSummary();
   summary.prices = options.prices;
-  const toTerminal = !values.out && Boolean(io.stdout.isTTY);
-  const sink = values.out ? createWriteStream(values.out) : io.stdout;
-  if (values.out) await once(sink, 'open');
+  const toTerminal = !out && Boolean(io.stdout.isTTY);
+  const sink = out ? createWriteStream(out) : io.stdout;
+  if (out) await once(sink, 'open');
   if (!fromStdin && progress) countInputs(positionals).then((total) => (progress.total = total), () => {});
 
   const jsonlOptions = { ...(values.root === undefined ? {} : { root: values.root }), ...(values['allow-any-path'] ? { allowAnyPath: true } : {}) };
@@ -482,7 +600,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     progress.stop();
     await pipeline.close();
     progress.clear();
-    if (values.out) await new Promise<void>((resolve, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+    if (out) await new Promise<void>((done, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : done())));
   }
 
   const redact = (text: string) => redactSecrets(text, [io.env.OPENAI_API_KEY]);
@@ -493,7 +611,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (!values.quiet) {
     const llmLines = llmStage ? formatLlmLines(llmStage.summary()) : [];
     io.stderr.write(redact(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`));
-    if (values.out) io.stderr.write(`Records: ${values.out}\n`);
+    if (out) io.stderr.write(`Records: ${out}\n`);
   }
   if (interrupt.signal.aborted) {
     io.stderr.write(`Interrupted: ${summary.documents} documents have records; the rest were not read. Rerun the same command to continue: answered documents come from the cache.\n`);
@@ -505,7 +623,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
 async function benchCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
-    io.stderr.write(`${benchHelp}\n`);
+    io.stdout.write(`${benchHelp}\n`);
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('no input: give the files or folders to measure', { fix: 'for example: distill bench fixtures/docs --task "…"' });
@@ -517,6 +635,7 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
     }
   }
   const { options } = await resolveRunOptions(values, io.env);
+  await checkOutput(values.out);
   const { headTruncate, measure } = await import('./measure.js');
   const { formatMeasure } = await import('./report.js');
   const inputs: PipelineInput[] = [];

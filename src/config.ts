@@ -1,18 +1,23 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from './errors.js';
+import { OptionError, UsageError } from './errors.js';
+import { checkOptions, configFileSchema } from './options.js';
 import type { PipelineOptions } from './pipeline.js';
 
 /**
- * The config file: JSON with the pipeline's options, one key per stage for
- * that stage's options. Command-line flags override it.
+ * The config file: JSON with the library's options (`PipelineOptions`),
+ * in the same shape, checked by the same schema, plus `out` (where the
+ * CLI writes records). Command-line flags override it. An unknown key is
+ * an error that names the nearest valid one.
  *
  * @example
- * { "task": "List every deadline", "budget": 800, "stages": ["regex", "sections"],
- *   "regex": { "disable": ["regex:web-share-links"] }, "prices": { "my-model": { "input": 1, "cachedInput": 0.5, "output": 4 } } }
+ * { "task": "List every deadline", "budget": 800, "stages": ["regex", "sections"], "out": "records.jsonl",
+ *   "rpm": 60, "maxCost": 2, "regex": { "disable": ["regex:web-share-links"] },
+ *   "llm": { "maxTokens": 300, "cache": false }, "prices": { "my-model": { "input": 1, "cachedInput": 0.5, "output": 4 } } }
  */
-export type ConfigFile = Partial<Omit<PipelineOptions, 'tokenizer' | 'onStage' | 'llmOptions' | 'llm'>> & { llm?: PipelineOptions['llmOptions'] };
-
-const knownKeys = new Set(['task', 'budget', 'model', 'stages', 'dryRun', 'concurrency', 'threads', 'maxBytes', 'prices', 'regex', 'entities', 'classify', 'sections', 'llm']);
+export type ConfigFile = Partial<Omit<PipelineOptions, 'tokenizer' | 'onStage' | 'signal'>> & {
+  /** Where the CLI writes records (`--out`). */
+  out?: string;
+};
 
 export async function readConfig(path: string): Promise<ConfigFile> {
   let text: string;
@@ -30,10 +35,12 @@ export async function readConfig(path: string): Promise<ConfigFile> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`config file ${path} must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   }
-  for (const key of Object.keys(parsed)) {
-    if (!knownKeys.has(key)) {
-      throw new UsageError(`config file ${path}: unknown key "${key}"`, { fix: `use one of: ${[...knownKeys].join(', ')}` });
+  try {
+    return checkOptions(configFileSchema, parsed) as ConfigFile;
+  } catch (error) {
+    if (error instanceof OptionError) {
+      throw new UsageError(`config file ${path}: ${error.message}`, { fix: 'the config file takes the options of createPipeline, one key per stage for its options; README "Config file" lists them' });
     }
+    throw error;
   }
-  return parsed as ConfigFile;
 }

@@ -53,9 +53,28 @@ export class StageError extends DistillError {
   }
 }
 
+/**
+ * A bad option, thrown at construction (a `TypeError`, as p-queue throws):
+ * `E_OPTION_INVALID` for a bad value, `E_OPTION_UNKNOWN` for a key that no
+ * option has. `option` is its path, such as `sections.budget`.
+ */
+export class OptionError extends TypeError {
+  readonly code: 'E_OPTION_INVALID' | 'E_OPTION_UNKNOWN';
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(code: OptionError['code'], message: string, details: { option: string; value: unknown }) {
+    super(message);
+    this.name = 'OptionError';
+    this.code = code;
+    this.option = details.option;
+    this.value = details.value;
+  }
+}
+
 /** Options validation in the p-queue style: name the option and the bad value. */
-export function invalidOption(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`Expected \`${name}\` to be ${expected}, got \`${formatValue(value)}\` (${typeof value}).`);
+export function invalidOption(name: string, expected: string, value: unknown): OptionError {
+  return new OptionError('E_OPTION_INVALID', `Expected \`${name}\` to be ${expected}, got \`${formatValue(value)}\` (${typeof value}).`, { option: name, value });
 }
 
 function formatValue(value: unknown): string {

@@ -25,7 +25,7 @@ export { loadFile, loadInput, walkFiles, walkInputs, type DocumentInput, type Lo
 export { countTokens, o200k, type Tokenizer } from './tokens.js';
 export { costOf, defaultPrices, priceOf, type ModelPrice, type Usage } from './pricing.js';
 export { sectionize, sectionsOf, setSections } from './sections.js';
-export { ApiError, DistillError, LoadError, ModelLoadError, StageError, UsageError } from './errors.js';
+export { ApiError, DistillError, LoadError, ModelLoadError, OptionError, StageError, UsageError } from './errors.js';
 export {
   callModel,
   classifySections,

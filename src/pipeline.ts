@@ -1,5 +1,8 @@
 import { DistillDocument } from './document.js';
-import { invalidOption } from './errors.js';
+import { isDeepStrictEqual } from 'node:util';
+import { enforceBudget } from './budget.js';
+import { invalidOption, OptionError } from './errors.js';
+import { checkOptions, formatValue, llmShortcuts, pipelineOptionsSchema } from './options.js';
 import { LocalThreads, type LocalThreadsSetup } from './local-threads.js';
 import { loadFile, loadInput, type DocumentInput, type LoadOptions, type PathInput } from './loaders/index.js';
 import type { ModelPrice } from './pricing.js';
@@ -8,6 +11,7 @@ import { runDocuments, runStages, type StageEvent } from './runner.js';
 import type { Stage, StageContext } from './stage.js';
 import { o200k, type Tokenizer } from './tokens.js';
 import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
+import type { CallModelOptions } from '../stages/llm.js';
 import type { LocalStageName } from '../stages/names.js';
 
 export type { LocalStageName, PathInput };
@@ -16,24 +20,43 @@ export type { LocalStageName, PathInput };
 export type PipelineInput = DocumentInput | PathInput | DistillDocument;
 
 /**
- * The options of the CLI and the config file, as one typed object.
+ * The options of the library, the config file and the CLI, as one typed
+ * object, checked by one schema (`src/options.ts`): a bad value or an
+ * unknown key throws an `OptionError` (a `TypeError`) that names it, and
+ * for a typo the nearest valid name.
+ *
+ * The config file has the same shape (it cannot hold `tokenizer`,
+ * `onStage` or `signal`, and it may add `out`). The llm stage's options go
+ * in `llm`, as in the config file; the ones that have a flag (`maxTokens`,
+ * `rpm`, `tpm`, `maxRetries`, `maxCost`, `cache`, `batch`, `route`) may be
+ * given at the top level instead. Giving one in both places with different
+ * values is an error, never a silent choice.
  * @example
- * const pipeline = createPipeline({ task: 'What did it cost?', budget: 500, dryRun: true });
+ * const pipeline = createPipeline({ task: 'What did it cost?', budget: 500, dryRun: true, llm: { maxCost: 1, cache: false } });
  */
 export interface PipelineOptions {
   /** The instruction for GPT-4o; section selection scores against it too. */
   task: string;
-  /** Token budget of each distilled document (o200k, exact, never exceeded). */
+  /**
+   * Token budget of each distilled document (o200k, exact, never exceeded,
+   * whatever `stages` holds). The sections stage fills it by relevance;
+   * without that stage, a document over it is cut after the last whole
+   * sentence that fits, with a `budget:cut` message.
+   */
   budget?: number;
-  /** @default 'gpt-4o' */
+  /** The chat model, for the request and the prices (the same as `llm.model`). @default 'gpt-4o' */
   model?: string;
   /** The local stages to run, always in pipeline order. @default ['regex', 'entities', 'classify', 'sections'] */
   stages?: readonly LocalStageName[];
   /** Files larger than this many bytes are skipped unread, with a reason (`--max-bytes`). @default 50_000_000 (50 MB) */
   maxBytes?: number;
-  /** Run the LLM stage after the local ones. With no API key it runs dry. @default true */
-  llm?: boolean;
-  /** Show the request that would be sent, send nothing. @default false */
+  /**
+   * The llm stage, run after the local ones: `false` leaves it out, an
+   * object gives its options (and keeps it on). With no API key it runs dry.
+   * @default true
+   */
+  llm?: boolean | CallModelOptions;
+  /** Show the request that would be sent, send nothing (the same as `llm.dryRun`). @default false */
   dryRun?: boolean;
   /** Documents in flight at once. @default 4, and at least twice `threads` */
   concurrency?: number;
@@ -47,7 +70,7 @@ export interface PipelineOptions {
    * @default 1
    */
   threads?: number;
-  /** Per-million-token prices that override or extend the built-in table. */
+  /** Per-million-token prices that override or extend the built-in table (the same as `llm.prices`). */
   prices?: Record<string, ModelPrice>;
   /** @default o200k_base (tiktoken) */
   tokenizer?: Tokenizer;
@@ -55,7 +78,22 @@ export interface PipelineOptions {
   entities?: StageOptionsMap['entities'];
   classify?: StageOptionsMap['classify'];
   sections?: StageOptionsMap['sections'];
-  llmOptions?: StageOptionsMap['llm'];
+  /** `llm.maxTokens`, at the top level (`--max-tokens`). */
+  maxTokens?: CallModelOptions['maxTokens'];
+  /** `llm.rpm`, at the top level (`--rpm`). */
+  rpm?: CallModelOptions['rpm'];
+  /** `llm.tpm`, at the top level (`--tpm`). */
+  tpm?: CallModelOptions['tpm'];
+  /** `llm.maxRetries`, at the top level (`--max-retries`). */
+  maxRetries?: CallModelOptions['maxRetries'];
+  /** `llm.maxCost`, at the top level (`--max-cost`). */
+  maxCost?: CallModelOptions['maxCost'];
+  /** `llm.cache`, at the top level (`--cache`, `--no-cache`). */
+  cache?: CallModelOptions['cache'];
+  /** `llm.batch`, at the top level (`--batch`). */
+  batch?: CallModelOptions['batch'];
+  /** `llm.route`, at the top level (`--route`). */
+  route?: CallModelOptions['route'];
   /** Called after every stage of every document. */
   onStage?: (event: StageEvent) => void;
   /** Aborting stops reading new documents and sending new requests; requests already on the wire finish and are cached. */
@@ -80,8 +118,8 @@ export interface Pipeline {
 }
 
 export function createPipeline(options: PipelineOptions): Pipeline {
-  validate(options);
-  const model = options.model ?? 'gpt-4o';
+  const resolved = resolveOptions(options);
+  const { model, llm, prices } = resolved;
   const tokenizer = options.tokenizer ?? o200k;
   const context: StageContext = {
     task: options.task,
@@ -91,29 +129,34 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const chosen = new Set<StageName>(options.stages ?? localStageNames);
-  const names: StageName[] = localStageNames.filter((name) => chosen.has(name));
-  if (options.llm ?? true) names.push('llm');
-  const stages = names.map((name) => {
-    if (name === 'llm') {
-      return createStage('llm', { ...options.llmOptions, model, ...(options.dryRun ? { dryRun: true } : {}), ...(options.prices ? { prices: options.prices } : {}) });
-    }
-    return createStage(name, options[name]);
-  });
+  const localNames: LocalStageName[] = localStageNames.filter((name) => chosen.has(name));
+  const localStages = localNames.map((name) => createStage(name, options[name]));
+  const llmStages = llm ? [createStage('llm', llm)] : [];
+  const stages = [...localStages, ...llmStages];
   const threads = options.threads ?? 1;
-  const localNames = names.filter((name): name is LocalStageName => name !== 'llm');
   const pool = threads > 1 ? new LocalThreads({ size: threads, stages: localNames, options: threadOptions(options), context: { task: options.task, model, ...(options.budget === undefined ? {} : { budget: options.budget }) } }) : undefined;
-  // With threads, the main thread runs only what must be shared by the whole run: the model calls.
-  const mainStages = pool ? stages.slice(localNames.length) : stages;
+  const onStage = options.onStage;
+  const runLocal = pool
+    ? (doc: DistillDocument) => pool.run(doc, onStage)
+    : (doc: DistillDocument) => runStages(doc, { stages: localStages, context, ...(onStage ? { onStage } : {}) });
+  // The budget is the pipeline's promise, whatever stages ran: checked here, between the local stages and the model.
+  const budget = resolved.budget;
+  const keepBudget = (doc: DistillDocument) => {
+    if (budget === undefined) return doc;
+    enforceBudget(doc, budget, tokenizer, onStage && ((tokensIn, tokensOut, ms) => onStage({ doc, stage: 'budget', tokensIn, tokensOut, charsIn: doc.value.length, ms, endedAt: performance.timeOrigin + performance.now() })));
+    return doc;
+  };
+  // The main thread runs only what must be shared by the whole run: the model calls.
   const runOptions = {
-    stages: mainStages,
+    stages: llmStages,
     context,
     concurrency: Math.max(options.concurrency ?? 4, 2 * threads),
-    ...(options.onStage ? { onStage: options.onStage } : {}),
+    ...(onStage ? { onStage } : {}),
   };
   const loadOptions: LoadOptions = options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes };
   const load = (input: PipelineInput) => loadPipelineInput(input, loadOptions);
-  const prepare = pool ? async (input: PipelineInput) => pool.run(await load(input), options.onStage) : load;
-  const recordOptions = { task: options.task, model, tokenizer, ...(options.prices ? { prices: options.prices } : {}) };
+  const prepare = async (input: PipelineInput) => keepBudget(await runLocal(await load(input)));
+  const recordOptions = { task: options.task, model, tokenizer, ...(prices ? { prices } : {}) };
   const record = (doc: DistillDocument) => toRecord(doc, recordOptions);
 
   return {
@@ -129,12 +172,71 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     async ready() {
       if (pool) await pool.load();
-      for (const stage of mainStages) await stage.load?.();
+      for (const stage of pool ? llmStages : stages) await stage.load?.();
     },
     async close() {
       await Promise.all([pool?.close(), ...stages.map((stage) => stage.close?.())]);
     },
   };
+}
+
+interface ResolvedOptions {
+  model: string;
+  /** The llm stage's options, top-level shortcuts merged in; undefined when `llm: false`. */
+  llm: CallModelOptions | undefined;
+  prices: Record<string, ModelPrice> | undefined;
+  /** The budget the pipeline keeps at its boundary. */
+  budget: number | undefined;
+}
+
+/**
+ * Check the options against the schema, then what no single key can say:
+ * an option given twice with different values, or one the chosen stages
+ * would ignore. Every one is an error, never a silent choice.
+ */
+function resolveOptions(options: PipelineOptions): ResolvedOptions {
+  checkOptions(pipelineOptionsSchema, options);
+  if ((options.threads ?? 1) > 1 && options.tokenizer !== undefined && options.tokenizer !== o200k) {
+    throw invalidOption('threads', '1 with a custom tokenizer (it cannot be copied to a thread)', options.threads);
+  }
+  const stageOptions = typeof options.llm === 'object' ? options.llm : {};
+  const llm: CallModelOptions = { ...stageOptions };
+  for (const name of llmShortcuts) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (options.llm === false) throw conflict(name, `\`${name}\` configures the llm stage, which \`llm: false\` leaves out: remove one of them`, value);
+    once(name, value, stageOptions[name]);
+    Object.assign(llm, { [name]: value });
+  }
+  once('model', options.model, stageOptions.model);
+  once('dryRun', options.dryRun, stageOptions.dryRun);
+  once('prices', options.prices, stageOptions.prices);
+  const model = options.model ?? stageOptions.model ?? 'gpt-4o';
+  const prices = options.prices ?? stageOptions.prices;
+  const dryRun = options.dryRun ?? stageOptions.dryRun;
+  Object.assign(llm, { model }, dryRun ? { dryRun } : {}, prices ? { prices } : {});
+
+  const sections = options.sections ?? {};
+  const sectionsChosen = (options.stages ?? localStageNames).includes('sections');
+  if (options.budget !== undefined && sections.budget !== undefined && sections.budget !== options.budget) {
+    throw conflict('sections.budget', `the budget is given twice, with different values: \`budget: ${options.budget}\` and \`sections.budget: ${sections.budget}\`; keep one`, sections.budget);
+  }
+  const budget = options.budget ?? sections.budget;
+  if (sections.ratio !== undefined) {
+    if (budget !== undefined) throw conflict('sections.ratio', '`sections.ratio` and a budget contradict each other: a budget caps every document, a ratio keeps a share of each; keep one', sections.ratio);
+    if (!sectionsChosen) throw conflict('sections.ratio', '`sections.ratio` is kept by the sections stage, which `stages` leaves out: add `sections` to `stages`, or give a `budget` instead', sections.ratio);
+  }
+  return { model, llm: options.llm === false ? undefined : llm, prices, budget };
+}
+
+/** An option given at the top level and in `llm`: the same value is fine, two values are an error. */
+function once(name: string, top: unknown, inStage: unknown): void {
+  if (top === undefined || inStage === undefined || isDeepStrictEqual(top, inStage)) return;
+  throw conflict(name, `\`${name}\` is given twice, with different values: \`${formatValue(top)}\` at the top level and \`${formatValue(inStage)}\` in \`llm\`; keep one`, top);
+}
+
+function conflict(option: string, message: string, value: unknown): OptionError {
+  return new OptionError('E_OPTION_INVALID', message.endsWith('.') ? message : `${message}.`, { option, value });
 }
 
 /** The local stages' options, checked once here: a thread gets a structured clone of them. */
@@ -154,32 +256,4 @@ async function loadPipelineInput(input: PipelineInput, options: LoadOptions): Pr
     return loadFile(input.path, input.id, options);
   }
   return loadInput(input as DocumentInput);
-}
-
-function validate(options: PipelineOptions): void {
-  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
-  if (typeof options.task !== 'string' || options.task.trim() === '') throw invalidOption('task', 'a non-empty string', options.task);
-  if (options.budget !== undefined && (!Number.isInteger(options.budget) || options.budget < 1)) {
-    throw invalidOption('budget', 'a positive integer', options.budget);
-  }
-  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
-    throw invalidOption('concurrency', 'a positive integer', options.concurrency);
-  }
-  if (options.maxBytes !== undefined && (!Number.isInteger(options.maxBytes) || options.maxBytes < 1)) {
-    throw invalidOption('maxBytes', 'a positive integer (bytes)', options.maxBytes);
-  }
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
-    throw invalidOption('threads', 'a positive integer', options.threads);
-  }
-  if ((options.threads ?? 1) > 1 && options.tokenizer !== undefined && options.tokenizer !== o200k) {
-    throw invalidOption('threads', '1 with a custom tokenizer (it cannot be copied to a thread)', options.threads);
-  }
-  if (options.stages !== undefined) {
-    if (!Array.isArray(options.stages)) throw invalidOption('stages', `an array of ${localStageNames.join(', ')}`, options.stages);
-    for (const name of options.stages) {
-      if (!(localStageNames as readonly string[]).includes(name)) {
-        throw invalidOption('stages', `a list of ${localStageNames.join(', ')}`, options.stages);
-      }
-    }
-  }
 }

@@ -1,5 +1,6 @@
 import type { DistillDocument, RuleSaving, Section, SectionLabel } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
+import { classifyOptionsSchema, rejectUnknownOptions } from '../src/options.js';
 import { sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import {
@@ -342,6 +343,7 @@ interface Settings {
 
 function validate(options: ClassifySectionsOptions): Settings {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  rejectUnknownOptions(options, classifyOptionsSchema);
   const { model, allowRemoteModels = false, task = 'text-classification', labels, hypothesisTemplate } = options;
   const { drop = [], threshold = 0.8, batchSize = 32, classifier } = options;
   const { maxWindows = defaultMaxWindows, scope = 'task', scopeBudgetFactor = defaultScopeBudgetFactor, threads = defaultThreads } = options;

@@ -1,5 +1,6 @@
 import type { DistillDocument, Entity } from '../src/document.js';
 import { invalidOption } from '../src/errors.js';
+import { entitiesOptionsSchema, rejectUnknownOptions } from '../src/options.js';
 import { sectionsOf } from '../src/sections.js';
 import type { Stage } from '../src/stage.js';
 import type { EntityType, FoundEntity } from './entities/extract.js';
@@ -167,6 +168,7 @@ const maxJobChars = 64_000;
  */
 export function extractEntities(options: ExtractEntitiesOptions = {}): Stage {
   if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+  rejectUnknownOptions(options, entitiesOptionsSchema);
   const types = validateTypes(options.types);
   const workers = options.workers ?? defaultWorkerCount();
   if (!Number.isInteger(workers) || workers < 0) throw invalidOption('workers', 'a non-negative integer', options.workers);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import type { DistillDocument } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
+import { llmOptionsSchema, rejectUnknownOptions } from '../src/options.js';
 import { costOf, type ModelPrice } from '../src/pricing.js';
 import { buildMessages, countPromptTokens, type ChatMessage } from '../src/prompt.js';
 import { redactSecrets } from '../src/redact.js';
@@ -167,6 +168,8 @@ export interface LlmStage extends Stage {
 }
 
 export function callModel(options: CallModelOptions = {}): LlmStage {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  rejectUnknownOptions(options, llmOptionsSchema);
   const maxTokens = options.maxTokens ?? 1024;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalidOption('maxTokens', 'a positive integer', options.maxTokens);
   const timeoutMs = options.timeoutMs ?? 60_000;

@@ -1,6 +1,7 @@
 import type { DistillDocument, DocumentFormat, RuleSaving, SectionPrior } from '../src/document.js';
 import { sectionOffsets, sectionsOf } from '../src/sections.js';
 import { invalidOption } from '../src/errors.js';
+import { unknownOption } from '../src/options.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import type { Tokenizer } from '../src/tokens.js';
 import { builtinRules, familyOf, ruleCatalogue, type RuleDescription } from './regex/catalogue.js';
@@ -83,7 +84,7 @@ function selectRules(option: string, selectors: unknown, all: readonly RegexRule
 export function filterBoilerplate(options: FilterBoilerplateOptions = {}): Stage {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOption('options', 'an object', options);
   for (const key of Object.keys(options)) {
-    if (!knownOptions.has(key)) throw invalidOption(key, `an option of the regex stage (${[...knownOptions].join(', ')})`, key);
+    if (!knownOptions.has(key)) throw unknownOption(key, [...knownOptions]);
   }
   if (options.userRules !== undefined && !Array.isArray(options.userRules)) throw invalidOption('userRules', 'an array of `{name, pattern, flags, replace, scope}`', options.userRules);
   const userRules = (options.userRules ?? []).map((rule, index) => compileUserRule(rule, index));

@@ -1,5 +1,6 @@
 import type { DistillDocument, RuleSaving, Section } from '../src/document.js';
 import { invalidOption } from '../src/errors.js';
+import { unknownOption } from '../src/options.js';
 import { renderSections, sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import { taskEntityWants } from './entities/task.js';
@@ -245,7 +246,7 @@ interface Settings {
 function validate(options: SelectSectionsOptions): Settings {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
   const { budget, ratio, granularity = 'sentence', keepHeadings = true, dedupe = 'run', dedupeThreshold = 0.8, labelWeights = {}, weights = {} } = options;
-  for (const key of Object.keys(options)) if (!knownOptions.includes(key)) throw invalidOption(key, `an option of the sections stage (${knownOptions.join(', ')})`, key);
+  for (const key of Object.keys(options)) if (!knownOptions.includes(key)) throw unknownOption(key, knownOptions);
   if (budget !== undefined && !(Number.isInteger(budget) && budget > 0)) throw invalidOption('budget', 'a positive integer', budget);
   if (granularity !== 'sentence' && granularity !== 'section') throw invalidOption('granularity', '`sentence` or `section`', granularity);
   if (typeof keepHeadings !== 'boolean') throw invalidOption('keepHeadings', 'a boolean', keepHeadings);

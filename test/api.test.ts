@@ -20,6 +20,7 @@ describe('public API', () => {
         "DistillError",
         "LoadError",
         "ModelLoadError",
+        "OptionError",
         "StageError",
         "UsageError",
         "callModel",

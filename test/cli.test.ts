@@ -262,20 +262,69 @@ describe('cli', () => {
 
   it.each([
     [['run', docs], /missing --task/],
-    [['run', docs, '--task', 'x', '--budget=-3'], /--budget must be a positive whole number, got "-3"/],
-    [['run', docs, '--task', 'x', '--budget', 'lots'], /--budget must be a positive whole number, got "lots"/],
+    [['run', docs, '--task', 'x', '--budget=-3'], /Expected --budget to be a positive integer, got -3\./],
+    // Not the argument parser's "ambiguous" message: -5 is the value of --budget.
+    [['run', docs, '--task', 'x', '--budget', '-5'], /^distill: Expected --budget to be a positive integer, got -5\.\n/],
+    [['run', docs, '--task', 'x', '--budget', 'lots'], /Expected --budget to be a positive integer, got lots\./],
+    [['run', docs, '--task', 'x', '--budget'], /--budget needs a value/],
+    [['run', docs, '--task', 'x', '--rpm', '0'], /Expected --rpm to be a positive integer, got 0\./],
+    [['run', docs, '--task', 'x', '--threads', '-2'], /Expected --threads to be a positive integer, got -2\./],
     [['run', docs, '--task', 'x', '--stages', 'regex,magic'], /unknown stage "magic"/],
+    [['run', docs, '--task', 'x', '--stages', 'regex,sectoins'], /unknown stage "sectoins" in --stages; did you mean "sections"\?/],
+    [['run', docs, '--taks', 'x'], /unknown option --taks; did you mean --task\?/],
+    [['run', docs, '--task', 'x', '--max-cots=2'], /unknown option --max-cots; did you mean --max-cost\?/],
     [['run', docs, '--task', 'x', '--max-bytes', 'lots'], /--max-bytes must be a size in bytes, like 50000000 or 50MB, got "lots"/],
     [['run', 'no/such/folder', '--task', 'x'], /no such file or folder: no\/such\/folder/],
     [['run', docs, '--task', 'x', '--timeout', '0'], /--timeout must be a positive number of seconds, got "0"/],
     [['run', '-', '--task', 'x', '--root', 'no/such/folder'], /--root must be a folder, got "no\/such\/folder"/],
-    [['run', docs, '--task', 'x', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['run', docs, '--task', 'x', '--frobnicate'], /unknown option --frobnicate\n/],
     [['transmogrify'], /unknown command "transmogrify"/],
   ])('exits 2 with a clear message on bad usage: %j', async (args, message) => {
     const result = await cli(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
+
+  // `distill --help | less` shows the help: asked for, it is the output; only a usage error's hint goes to stderr.
+  it.each([[['--help']], [['-h']], [['run', '--help']], [['bench', '--help']], [['batch', '--help']], [['batch', 'status', '--help']]])('prints %j on stdout, exit 0', async (args) => {
+    const result = await cli(args);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/distill (run|bench|batch)|Commands:/);
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints the help on stderr with exit 2 when no command is given', async () => {
+    const result = await cli([]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^distill .*Commands:/s);
+  });
+
+  it.each([['run'], ['bench']])('%s: --out into a missing folder exits 2, naming the folder and the fix, before any model loads', async (command) => {
+    const out = join(scratch, 'missing-folder', 'records.jsonl');
+    // A classifier model that cannot load: had the run loaded models first, this would be the error.
+    const result = await cli([command, docs, '--task', task, '--out', out, '--classifier-model', join(scratch, 'no-model'), '--dry-run']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`distill: cannot write --out ${out}: the folder ${join(scratch, 'missing-folder')} does not exist`);
+    expect(result.stderr).toMatch(/fix: create it first \(mkdir -p /);
+    expect(result.stderr).not.toMatch(/E_MODEL_LOAD|unexpected error/);
+  });
+
+  it('takes a config file in the library\'s shape and refuses a mistyped key in it with the nearest name', async () => {
+    const config = join(scratch, 'typo.json');
+    await writeFile(config, JSON.stringify({ task, bugdet: 50 }));
+    const typo = await cli(['run', docs, '--config', config, '--dry-run']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Unknown option `bugdet`; did you mean `budget`?');
+    const good = join(scratch, 'good.json');
+    const out = join(scratch, 'from-config.jsonl');
+    await writeFile(good, JSON.stringify({ task, budget: 40, stages: ['regex'], out, maxCost: 1, rpm: 100, llm: { cache: false } }));
+    const result = await cli(['run', join(docs, 'email'), '--config', good, '--dry-run', '--quiet']);
+    expect(result.code).toBe(0);
+    const records = parseRecords(await readFile(out, 'utf8'));
+    expect(records.length).toBeGreaterThan(0);
+    for (const record of records) expect(record.tokens.distilled).toBeLessThanOrEqual(40);
+  }, 120_000);
 
   it('fails once, up front, when the classifier model cannot load, naming the path and the fix', async () => {
     const result = await cli(['run', docs, '--task', task, '--classifier-model', join(scratch, 'no-model'), '--dry-run']);
@@ -287,8 +336,8 @@ describe('cli', () => {
   it('teaches with --help and answers --version', async () => {
     const help = await cli(['run', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stderr).toMatch(/--budget <tokens>/);
-    expect(help.stderr).toMatch(/Examples:/);
+    expect(help.stdout).toMatch(/--budget <tokens>/);
+    expect(help.stdout).toMatch(/Examples:/);
     const rules = await cli(['rules']);
     expect(rules.code).toBe(0);
     expect(rules.stdout).toMatch(/^regex:email-signature\s+email\s+\S/m);

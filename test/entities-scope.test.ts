@@ -56,7 +56,7 @@ describe('extractEntities scope option', () => {
   });
 
   it('names the allowed values', () => {
-    expect(() => extractEntities({ scope: 'every' as never })).toThrowErrorMatchingInlineSnapshot(`[TypeError: Expected \`scope\` to be one of 'all', 'task', got \`every\` (string).]`);
+    expect(() => extractEntities({ scope: 'every' as never })).toThrowErrorMatchingInlineSnapshot(`[OptionError: Expected \`scope\` to be one of 'all', 'task', got \`every\` (string).]`);
   });
 });
 

@@ -39,7 +39,7 @@ describe('extractEntities options', () => {
 
   it('names the bad value in the message', () => {
     expect(() => extractEntities({ workers: -1 })).toThrowErrorMatchingInlineSnapshot(
-      `[TypeError: Expected \`workers\` to be a non-negative integer, got \`-1\` (number).]`,
+      `[OptionError: Expected \`workers\` to be a non-negative integer, got \`-1\` (number).]`,
     );
   });
 

@@ -89,13 +89,16 @@ describe('batchCommand', () => {
     expect(lines.map((line) => line.source).sort()).toEqual(['orders/o0.txt', 'orders/o1.txt', 'orders/o2.txt']);
   });
 
+  // Asked for, help is the output (stdout, so it pipes into less); as the answer to a usage error, it goes to stderr.
   it.each([
-    [[], 'help on no action', 2],
-    [['--help'], 'help', 0],
-  ])('prints %j usage (%s)', async (argv, _, code) => {
+    [[], 'help on no action', 2, 'stderr'],
+    [['--help'], 'help', 0, 'stdout'],
+    [['status', '--help'], 'help', 0, 'stdout'],
+  ] as const)('prints %j usage (%s)', async (argv, _, code, stream) => {
     const { io, out } = capture();
-    expect(await batchCommand(argv as string[], io)).toBe(code);
-    expect(out.stderr).toContain('distill batch collect <batch-id>');
+    expect(await batchCommand([...argv], io)).toBe(code);
+    expect(out[stream]).toContain('distill batch collect <batch-id>');
+    expect(out[stream === 'stdout' ? 'stderr' : 'stdout']).toBe('');
   });
 
   it.each([

@@ -53,7 +53,8 @@ export const batchNotFinished = 3;
 export async function batchCommand(argv: string[], io: BatchCommandIo, options: BatchCommandOptions = {}): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === '--help' || action === '-h' || action === 'help') {
-    io.stderr.write(`${batchHelp}\n`);
+    // Asked for, help is the output (`distill batch --help | less`); as the answer to a usage error, it goes with the error.
+    (action === undefined ? io.stderr : io.stdout).write(`${batchHelp}\n`);
     return action === undefined ? 2 : 0;
   }
   if (action !== 'status' && action !== 'collect') throw new UsageError(`unknown batch action "${action}"`, { fix: 'use "distill batch status <id>" or "distill batch collect <id>"' });
@@ -76,7 +77,7 @@ export async function batchCommand(argv: string[], io: BatchCommandIo, options: 
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    io.stderr.write(`${batchHelp}\n`);
+    io.stdout.write(`${batchHelp}\n`);
     return 0;
   }
   const [id, ...extra] = positionals;
