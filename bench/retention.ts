@@ -72,6 +72,8 @@ export interface RetentionOptions {
   /** Stage options, as in the config file. */
   options?: Partial<{ [Name in LocalStageName]: StageOptionsMap[Name] }>;
   baselines?: boolean;
+  /** Other settings of the sections stage to score beside the default, by row name (the relevance model on and off). */
+  variants?: Record<string, NonNullable<StageOptionsMap['sections']>>;
   log?: (line: string) => void;
 }
 
@@ -143,6 +145,11 @@ export async function runRetention(options: RetentionOptions = {}): Promise<Rete
       const originalTokens = o200k.count(source.original);
       const folded = snapshots.map((snapshot) => foldForMatch(snapshot.value));
       const outputs = new Map<string, string>([['distill', out]]);
+      for (const [name, sections] of Object.entries(options.variants ?? {})) {
+        const variant = DistillDocument.fromState(structuredClone(source.toState()));
+        await runStages(variant, { stages: names.map((stage) => shared.get(stage) ?? createStage('sections', { ...options.options?.sections, ...sections })), context });
+        outputs.set(name, variant.status === 'ok' ? variant.value : '');
+      }
       if (options.baselines !== false && budget !== null) {
         // distill's own BM25 over its own units, without the cues on top (context, headings, entities, meaning, region).
         const plain = DistillDocument.fromState(structuredClone(source.toState()));
@@ -277,6 +284,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       stages: { type: 'string' },
       losses: { type: 'boolean', default: false },
       'no-baselines': { type: 'boolean', default: false },
+      'relevance-model': { type: 'string' },
     },
   });
   const result = await runRetention({
@@ -286,6 +294,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     ...(values.budgets ? { budgets: values.budgets.split(',').map((budget) => (budget === 'none' ? null : Number(budget))) } : {}),
     ...(values.stages !== undefined ? { stages: values.stages.split(',').filter(Boolean) as LocalStageName[] } : {}),
     baselines: !values['no-baselines'],
+    ...(values['relevance-model'] ? { variants: { 'distill + relevance model': { relevanceModel: values['relevance-model'] } } } : {}),
     ...(values.options ? { options: JSON.parse(values.options) as NonNullable<RetentionOptions['options']> } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });

@@ -137,6 +137,9 @@ export const sectionsOptionsSchema = options(
     ratio: share().optional(),
     labelWeights: z.record(z.string(), nonNegativeNumber(), { error: 'an object of label → number' }).optional(),
     weights: options(scoreWeightShape, 'an object of scoring weights').optional(),
+    relevanceModel: z.union([z.literal(false), nonEmptyString('a model folder, a hub id, or false')], { error: 'a model folder, a hub id, or false' }).optional(),
+    allowRemoteModels: boolean().optional(),
+    rerankWeight: share().optional(),
   } satisfies ShapeOf<SelectSectionsOptions>,
   'an object of sections stage options',
 );

@@ -8,6 +8,8 @@ import { shinglesOf, ShingleIndex } from './sections/dedupe.js';
 import { defaultWeights, isNoiseLabel, scoreUnits, type ScoreWeights } from './sections/score.js';
 import { fillOrder, pack } from './sections/select.js';
 import { outline, type Unit } from './sections/units.js';
+import { loadRelevanceModel, type RelevanceModel } from './sections/relevance-model.js';
+import { rerank } from './sections/rerank.js';
 import { loadWordVectors, type WordVectors } from './sections/vectors.js';
 
 /**
@@ -56,6 +58,17 @@ export interface SelectSectionsOptions {
   labelWeights?: Record<string, number>;
   /** Scoring weights; see `ScoreWeights`. */
   weights?: Partial<ScoreWeights>;
+  /**
+   * The cross-encoder that re-reads the best candidates when a cut is
+   * needed (`models/relevance`, see its card): a local folder, a hub id
+   * (with `allowRemoteModels`), or `false` for the first pass alone.
+   * @default false
+   */
+  relevanceModel?: string | false;
+  /** Let `relevanceModel` be a hub id that is downloaded. @default false */
+  allowRemoteModels?: boolean;
+  /** Share of a candidate's score that is the cross-encoder's. @default 0.5 */
+  rerankWeight?: number;
 }
 
 /** What the stage records on `doc.data.selection` (and the output record). */
@@ -88,15 +101,23 @@ declare module '../src/document.js' {
 
 const minimumShingles = 8;
 
+/** The cross-encoder reads candidates worth this many budgets, at most `rerankCandidates` of them. */
+const rerankReach = 3;
+const rerankCandidates = 96;
+
 
 export function selectSections(options: SelectSectionsOptions = {}): Stage {
   const settings = validate(options);
   const runIndex = new ShingleIndex();
   let vectors: WordVectors | undefined;
+  let model: Promise<RelevanceModel> | undefined;
+  const relevance = () =>
+    (model ??= loadRelevanceModel({ ...(settings.relevanceModel === false ? {} : { model: settings.relevanceModel }), allowRemoteModels: settings.allowRemoteModels, threads: 1 }));
 
   return {
     name: 'sections',
-    run(doc: DistillDocument, context: StageContext) {
+    load: () => (settings.relevanceModel === false ? Promise.resolve() : relevance()),
+    async run(doc: DistillDocument, context: StageContext) {
       const budget = context.budget ?? settings.budget;
       // The tokenizer remembers sentence and line counts itself (src/tokens.ts): repeated boilerplate is counted once.
       const tokenizer = context.tokenizer;
@@ -177,6 +198,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       } else {
         const all = remaining.flat();
         cut = budget === undefined ? 'ratio' : 'budget';
+        if (settings.relevanceModel !== false) await rerank(context.task, all, limit, { model: await relevance(), weight: settings.rerankWeight, reach: rerankReach, maxCandidates: rerankCandidates });
         const candidates = fillOrder(shape, all, lexical);
         const packed = pack(shape, candidates, limit, tokenizer, settings.keepHeadings);
         kept = packed.sections;
@@ -223,7 +245,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
   };
 }
 
-const knownOptions = ['budget', 'ratio', 'granularity', 'keepHeadings', 'dedupe', 'dedupeThreshold', 'labelWeights', 'weights'];
+const knownOptions = ['budget', 'ratio', 'granularity', 'keepHeadings', 'dedupe', 'dedupeThreshold', 'labelWeights', 'weights', 'relevanceModel', 'allowRemoteModels', 'rerankWeight'];
 
 /** Whether a task-independent stage called this section noise: a regex prior, or a classifier noise label it was sure of. */
 function isNoise(doc: DistillDocument, id: string): boolean {
@@ -239,6 +261,9 @@ interface Settings {
   dedupe: 'run' | 'document' | 'off';
   dedupeThreshold: number;
   ratio: number | undefined;
+  relevanceModel: string | false;
+  allowRemoteModels: boolean;
+  rerankWeight: number;
   labelWeights: Record<string, number>;
   weights: ScoreWeights;
 }
@@ -246,6 +271,7 @@ interface Settings {
 function validate(options: SelectSectionsOptions): Settings {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
   const { budget, ratio, granularity = 'sentence', keepHeadings = true, dedupe = 'run', dedupeThreshold = 0.8, labelWeights = {}, weights = {} } = options;
+  const { relevanceModel = false, allowRemoteModels = false, rerankWeight = 0.5 } = options;
   for (const key of Object.keys(options)) if (!knownOptions.includes(key)) throw unknownOption(key, knownOptions);
   if (budget !== undefined && !(Number.isInteger(budget) && budget > 0)) throw invalidOption('budget', 'a positive integer', budget);
   if (granularity !== 'sentence' && granularity !== 'section') throw invalidOption('granularity', '`sentence` or `section`', granularity);
@@ -253,6 +279,9 @@ function validate(options: SelectSectionsOptions): Settings {
   if (dedupe !== 'run' && dedupe !== 'document' && dedupe !== 'off') throw invalidOption('dedupe', '`run`, `document` or `off`', dedupe);
   if (typeof dedupeThreshold !== 'number' || !(dedupeThreshold > 0 && dedupeThreshold <= 1)) throw invalidOption('dedupeThreshold', 'a number in (0, 1]', dedupeThreshold);
   if (ratio !== undefined && (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1))) throw invalidOption('ratio', 'a number in (0, 1]', ratio);
+  if (relevanceModel !== false && (typeof relevanceModel !== 'string' || relevanceModel.trim() === '')) throw invalidOption('relevanceModel', 'a model folder, a hub id, or `false`', relevanceModel);
+  if (typeof allowRemoteModels !== 'boolean') throw invalidOption('allowRemoteModels', 'a boolean', allowRemoteModels);
+  if (typeof rerankWeight !== 'number' || !(rerankWeight >= 0 && rerankWeight <= 1)) throw invalidOption('rerankWeight', 'a number from 0 to 1', rerankWeight);
   if (typeof labelWeights !== 'object' || labelWeights === null || Array.isArray(labelWeights)) throw invalidOption('labelWeights', 'an object of label → number', labelWeights);
   for (const [label, weight] of Object.entries(labelWeights)) {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalidOption(`labelWeights.${label}`, 'a non-negative number', weight);
@@ -264,5 +293,5 @@ function validate(options: SelectSectionsOptions): Settings {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw invalidOption(`weights.${name}`, 'a non-negative number', weight);
     merged[name as keyof ScoreWeights] = weight;
   }
-  return { budget, granularity, keepHeadings, dedupe, dedupeThreshold, ratio, labelWeights: { ...labelWeights }, weights: merged };
+  return { budget, granularity, keepHeadings, dedupe, dedupeThreshold, ratio, relevanceModel, allowRemoteModels, rerankWeight, labelWeights: { ...labelWeights }, weights: merged };
 }

