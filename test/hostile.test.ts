@@ -66,7 +66,8 @@ describe('hostile inputs', () => {
     expect(warnings('mail/invoice-5000-parts.eml')).toContain('load:mime-parts');
     expect(warnings('café-menu.txt')).toContain('load:file-name');
     expect(records.get('mail/q3-figures.eml')!.distilled).toContain('Revenue was $4.2M in Q3, up 8%.');
-    expect(records.get('notes/minutes-utf16be-no-bom.txt')!.distilled).toContain('€4,200');
+    expect(records.get('notes/minutes-utf16le.txt')!.distilled).toContain('€4,200');
+    expect(records.get('notes/minutes-utf16be-no-bom.txt')!.distilled).toContain('€9,900');
     expect(records.get('README')!.distilled).toContain('Board papers, 2024.');
   });
 
