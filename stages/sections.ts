@@ -247,11 +247,18 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
 
 const knownOptions = ['budget', 'ratio', 'granularity', 'keepHeadings', 'dedupe', 'dedupeThreshold', 'labelWeights', 'weights', 'relevanceModel', 'allowRemoteModels', 'rerankWeight'];
 
-/** Whether a task-independent stage called this section noise: a regex prior, or a classifier noise label it was sure of. */
+/**
+ * Whether a task-independent stage called this section noise that no budget
+ * need keep when it shares nothing with the task: a regex prior, or a
+ * classifier noise label it was sure of. Quoted text is never such noise:
+ * a reply's quote is often the question the task asks about, in words of
+ * its own.
+ */
 function isNoise(doc: DistillDocument, id: string): boolean {
-  if (doc.data.priors?.[id]) return true;
+  const prior = doc.data.priors?.[id];
+  if (prior) return prior.label !== 'quoted';
   const label = doc.data.labels?.[id];
-  return label !== undefined && isNoiseLabel(label.label) && label.score >= 0.5;
+  return label !== undefined && label.label !== 'quoted' && isNoiseLabel(label.label) && label.score >= 0.8;
 }
 
 interface Settings {
