@@ -111,9 +111,13 @@ export function clearClassifierCache(): void {
   loaded.clear();
 }
 
-// transformers.js reads `env` when a load starts; loads run one at a time so two never see each other's settings.
+/**
+ * transformers.js reads `env` when a load starts; every model load of the
+ * process (this classifier, the relevance model) runs through this one
+ * queue, one at a time, so no two see each other's settings.
+ */
 let loadQueue: Promise<unknown> = Promise.resolve();
-function queueLoad<T>(task: () => Promise<T>): Promise<T> {
+export function queueLoad<T>(task: () => Promise<T>): Promise<T> {
   const next = loadQueue.then(task, task);
   loadQueue = next.catch(() => undefined);
   return next;

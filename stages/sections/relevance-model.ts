@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { invalidOption, ModelLoadError } from '../../src/errors.js';
-import { isHubModelId, packageRoot } from '../classify-model.js';
+import { isHubModelId, packageRoot, queueLoad } from '../classify-model.js';
 
 /**
  * The relevance backend: a cross-encoder that reads (task, text) pairs and
@@ -88,14 +88,6 @@ function checkOptions(options: LoadRelevanceModelOptions): Settings {
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw invalidOption('threads', 'a positive integer', threads);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
   return { model, allowRemoteModels, threads, batchSize };
-}
-
-// transformers.js reads `env` when a load starts; loads run one at a time so two never see each other's settings.
-let loadQueue: Promise<unknown> = Promise.resolve();
-function queueLoad<T>(task: () => Promise<T>): Promise<T> {
-  const next = loadQueue.then(task, task);
-  loadQueue = next.catch(() => undefined);
-  return next;
 }
 
 type Transformers = typeof import('@huggingface/transformers');
