@@ -135,19 +135,6 @@ def write_config(vocab_size, args, extra):
         handle.write('\n')
 
 
-def export(model):
-    model.eval()
-    ids = torch.ones((2, 16), dtype=torch.long)
-    os.makedirs(os.path.join(MODEL_DIR, 'onnx'), exist_ok=True)
-    torch.onnx.export(
-        model, (ids, torch.ones_like(ids), torch.zeros_like(ids)),
-        os.path.join(MODEL_DIR, 'onnx', 'model.onnx'),
-        input_names=['input_ids', 'attention_mask', 'token_type_ids'], output_names=['logits'],
-        dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'},
-                      'token_type_ids': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}},
-        opset_version=14, do_constant_folding=True)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--epochs', type=int, default=2)
@@ -253,7 +240,7 @@ def main():
     torch.save({'state': model.state_dict(), 'vocab': vocab, 'args': vars(args)}, os.path.join(CACHE, 'model.pt'))
     write_tokenizer(vocab)
     write_config(len(vocab), args, {'trainSeconds': round(train_seconds), 'seed': SEED})
-    export(model)
+    section_recipe('train').export(model, MODEL_DIR)
     print(f'trained and exported in {time.time() - started:.0f}s', flush=True)
 
     import evaluate

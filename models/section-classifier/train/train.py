@@ -200,13 +200,14 @@ def write_config(vocab_size, args):
         handle.write('\n')
 
 
-def export(model):
+def export(model, model_dir=MODEL_DIR):
+    """The transformers.js layout's onnx/model.onnx; the relevance model's recipe exports through this too."""
     model.eval()
     ids = torch.ones((2, 16), dtype=torch.long)
-    os.makedirs(os.path.join(MODEL_DIR, 'onnx'), exist_ok=True)
+    os.makedirs(os.path.join(model_dir, 'onnx'), exist_ok=True)
     torch.onnx.export(
         model, (ids, torch.ones_like(ids), torch.zeros_like(ids)),
-        os.path.join(MODEL_DIR, 'onnx', 'model.onnx'),
+        os.path.join(model_dir, 'onnx', 'model.onnx'),
         input_names=['input_ids', 'attention_mask', 'token_type_ids'], output_names=['logits'],
         dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'},
                       'token_type_ids': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}},
