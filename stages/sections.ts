@@ -187,14 +187,16 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       } else if (limit === undefined) {
         // No budget: drop only sections that a stage labelled noise and that share nothing with the task.
         cut = 'whole';
-        const noise = withoutDuplicates.filter((section) => {
-          const index = sections.indexOf(section);
-          return isNoise(doc, section.id) && shape.units[index]!.length > 0 && shape.units[index]!.every((unit) => !unit.matched);
+        // By index, once each: a document of many thousand sections must not pay a search per section.
+        const noise = new Set<number>();
+        sections.forEach((section, index) => {
+          const units = shape.units[index]!;
+          if (!duplicateSet.has(index) && units.length > 0 && isNoise(doc, section.id) && units.every((unit) => !unit.matched)) noise.add(index);
         });
-        kept = withoutDuplicates.filter((section) => !noise.includes(section));
-        keptUnits = remaining.flat().filter((unit) => !noise.includes(sections[unit.section]!));
-        tokensKept = noise.length === 0 ? dedupedTokens : context.tokenizer.count(renderSections(kept));
-        if (noise.length > 0) savings.push({ rule: 'sections:noise', hits: noise.length, tokensRemoved: dedupedTokens - tokensKept });
+        kept = sections.filter((_, index) => !duplicateSet.has(index) && !noise.has(index));
+        keptUnits = remaining.flat().filter((unit) => !noise.has(unit.section));
+        tokensKept = noise.size === 0 ? dedupedTokens : context.tokenizer.count(renderSections(kept));
+        if (noise.size > 0) savings.push({ rule: 'sections:noise', hits: noise.size, tokensRemoved: dedupedTokens - tokensKept });
       } else {
         const all = remaining.flat();
         cut = budget === undefined ? 'ratio' : 'budget';
