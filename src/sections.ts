@@ -25,6 +25,12 @@ const setextUnderline = /^[ \t]*(=+|-+)[ \t]*$/;
 /** "2.3 Results", "4. Discussion": a number path, then a capitalised title. */
 const numberedHeading = /^[ \t]*(\d{1,2}(?:\.\d{1,2}){0,4})\.?[ \t]+(\p{Lu}[^\n]*)$/u;
 const listItem = /^\s*([-*+•]|\d+[.)])\s+/;
+/**
+ * A line that names a term rather than saying something: it opens with an option (`-o`, `--output`) or with
+ * an identifier that no prose word looks like (dotted `gc.auto`, snake `max_wal_size`, camel `maxBuffer`, a call
+ * `open()`), and does not end as a sentence does.
+ */
+const termLine = /^(?:--?[A-Za-z?][\w-]*|[A-Za-z_$][\w$]*(?:[._:][A-Za-z_$<*][\w$<>*-]*)+|[a-z_$]+[A-Z][\w$]*|[A-Za-z_$][\w$]*\(\))(?:[\s,=|(<\[].*)?(?<![.!?;:,])$/;
 const headerLine = /^[A-Za-z][\w-]*:[ \t]/;
 const headerContinuation = /^[ \t]+\S/;
 const emailHeaderNames = /^(from|to|cc|subject|date|reply-to|message-id):/im;
@@ -87,6 +93,11 @@ export function sectionize(text: string): Section[] {
         continue;
       }
       first = false;
+      if (fenceOpen.test(block)) {
+        // A fenced code block is code, whatever its lines look like: a `# comment` in it is not a heading.
+        for (const piece of splitLong(block)) push('code', piece);
+        continue;
+      }
       const nextBlock = blocks[index + 1];
       for (const segment of splitHeadings(block, nextBlock)) {
         if (segment.heading) {
@@ -102,11 +113,44 @@ export function sectionize(text: string): Section[] {
   return sections;
 }
 
+const fenceOpen = /^[ \t]*(`{3,}|~{3,})/;
+
+/**
+ * Blocks are separated by blank lines, except inside a fenced code block
+ * (Markdown's ``` or ~~~, and HTML's `<pre>` as loaded), which is one block
+ * from its opening fence to its closing one, blank lines and all.
+ */
 function splitBlocks(text: string): string[] {
-  return text
-    .split(/\n[ \t]*\n+/)
-    .map((block) => block.replace(/^\n+|\s+$/g, ''))
-    .filter((block) => block.trim().length > 0);
+  const blocks: string[] = [];
+  let current: string[] = [];
+  let fence: string | undefined;
+  const flush = () => {
+    const block = current.join('\n').replace(/^\n+|\s+$/g, '');
+    if (block.trim().length > 0) blocks.push(block);
+    current = [];
+  };
+  for (const line of text.split('\n')) {
+    if (fence !== undefined) {
+      current.push(line);
+      if (line.trim().startsWith(fence) && line.trim().replace(/[`~]+/, '') === '') {
+        fence = undefined;
+        flush();
+      }
+      continue;
+    }
+    const opening = fenceOpen.exec(line);
+    if (opening) {
+      flush();
+      fence = opening[1]!;
+      current.push(line);
+    } else if (/^[ \t]*$/.test(line)) {
+      flush();
+    } else {
+      current.push(line);
+    }
+  }
+  flush();
+  return blocks;
 }
 
 function isEmailHeader(block: string): boolean {
@@ -127,13 +171,21 @@ function headingOf(line: string, alone: boolean, nextBlock: string | undefined):
     // One below a level-1 title ("# Report", "ANNUAL REPORT"), so "1 Introduction" nests under it.
     return { level: numbered[1]!.split('.').filter(Boolean).length + 1, title: trimmed };
   }
-  // ALL CAPS lines ("INTRODUCTION", "ARTICLE IV. TERMS") are headings in PDFs and plain text.
-  if (!/\p{Ll}/u.test(trimmed) && /\p{Lu}{2}/u.test(trimmed) && words <= 12 && !line.includes('|')) {
+  // ALL CAPS lines ("INTRODUCTION", "ARTICLE IV. TERMS") are headings in PDFs and plain text; not a bullet
+  // ("• AIX") nor code ("(PRINT X Y)))"), which open with a mark, not a word.
+  // One word must be a word ("CONTENTS"), not a name such as `GIT_CONFIG` or `HTTP/2`, which a term list lays out alone.
+  if (!/\p{Ll}/u.test(trimmed) && /\p{Lu}{2}/u.test(trimmed) && words <= 12 && !line.includes('|') && /^[\p{L}\p{N}]/u.test(trimmed) && !listItem.test(trimmed) && (words > 1 || /^\p{L}+$/u.test(trimmed))) {
     return { level: 1, title: trimmed };
   }
   // A short capitalised line standing alone above a longer block ("Background"); deepest level so it nests under the rest.
   if (alone && words <= 8 && /^\p{Lu}/u.test(trimmed) && nextBlock !== undefined && nextBlock.length > 2 * trimmed.length && !listItem.test(trimmed)) {
     return { level: 7, title: trimmed };
+  }
+  // A term standing alone above its description: an option or a name ("gc.auto", "--core file", "maxBuffer"), as a
+  // definition list or an option reference lays them out. It heads its description, so the two stay together: the
+  // description's sentences are found under its name, and kept with it. Deeper still, under the titles above.
+  if (alone && words <= 6 && termLine.test(trimmed) && nextBlock !== undefined && nextBlock.length > 2 * trimmed.length) {
+    return { level: 8, title: trimmed };
   }
   return undefined;
 }

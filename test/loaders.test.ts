@@ -67,6 +67,11 @@ describe('loaders', () => {
     expect(text).toBe('## Costs & dates\n\n- one\n- two\n\nDue 3 May.');
   });
 
+  it('fences <pre> as Markdown code, so the comments in it stay code', () => {
+    const { text } = htmlToText('<body><h2>Example</h2><pre>\n# a comment\n[core]\n\n  bare = false\n</pre><p>Done.</p></body>');
+    expect(text).toBe('## Example\n\n```\n# a comment\n[core]\n\n  bare = false\n```\n\nDone.');
+  });
+
   it('counts tokens.original on the text as loaded', async () => {
     const doc = await loadFile(join(docs, 'manuals/systemd-distro-porting.md'));
     expect(doc.original).toBe(await readFile(join(docs, 'manuals/systemd-distro-porting.md'), 'utf8'));

@@ -27,6 +27,36 @@ describe('sectionize', () => {
     expect(sections.find((section) => section.text === 'Costs fell.')?.headings).toEqual(['ANNUAL REPORT', '2 Results', '2.1 Costs']);
   });
 
+  it('heads a description with the term above it, as a definition list or option reference lays them out', () => {
+    const text = '## Variables\n\ngc.auto\n\nWhen there are more loose objects than this, git gc --auto packs them.\n\nSetting this to 0 disables it.\n\n--no-detach\n\nRuns the housekeeping in the foreground instead of the background.';
+    const sections = sectionize(text);
+    expect(sections.filter((section) => section.kind === 'heading').map((section) => section.text)).toEqual(['## Variables', 'gc.auto', '--no-detach']);
+    expect(sections.find((section) => section.text.startsWith('Setting this'))?.headings).toEqual(['Variables', 'gc.auto']);
+    expect(sections.find((section) => section.text.startsWith('Runs the'))?.headings).toEqual(['Variables', '--no-detach']);
+    // Prose that merely starts low is no term: a short sentence, or a line that ends as one.
+    expect(sectionize('thanks a lot\n\nThe patch works here on three machines with the new kernel.').every((section) => section.kind !== 'heading')).toBe(true);
+    expect(sectionize('see gc.auto.\n\nThe patch works here on three machines with the new kernel.').every((section) => section.kind !== 'heading')).toBe(true);
+  });
+
+  it('keeps a fenced code block whole, blank lines and all, and never reads its comments as headings', () => {
+    const text = '# Guide\n\n```\n# This is the config file\n[core]\n\n# a comment\n\tbare = false\n```\n\nAfter the code.';
+    const sections = sectionize(text);
+    expect(sections.map((section) => [section.kind, section.headings.join(' > ')])).toEqual([
+      ['heading', ''],
+      ['code', 'Guide'],
+      ['paragraph', 'Guide'],
+    ]);
+    expect(sections[1]!.text).toBe('```\n# This is the config file\n[core]\n\n# a comment\n\tbare = false\n```');
+  });
+
+  it('does not take an identifier in capitals, code or a bullet for a heading', () => {
+    for (const line of ['GIT_CONFIG_GLOBAL', 'HTTP/2', '(PRINT X Y)))))', '• AIX']) {
+      const sections = sectionize(`${line}\nIf set, the value is read from this file instead of the usual place for it.`);
+      expect(sections.some((section) => section.kind === 'heading' && section.headings.length === 0 && section.text === line), line).toBe(false);
+    }
+    expect(sectionize('INTRODUCTION\nThe year went well for the company and its staff.')[0]).toMatchObject({ kind: 'heading', text: 'INTRODUCTION' });
+  });
+
   it('keeps PDF pages apart on form feeds', () => {
     const sections = sectionize('First page text goes here.\fSecond page text goes here.');
     expect(sections.map((section) => [section.kind, section.text])).toEqual([

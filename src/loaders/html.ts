@@ -17,6 +17,8 @@ export function htmlToText(html: string): { text: string; title: string | undefi
   let line = '';
   let skipDepth = 0;
   let preDepth = 0;
+  /** Inside a `<pre>` that has no line yet. */
+  let preFresh = false;
   let title: string | undefined;
   let inTitle = false;
   let cellIndex = 0;
@@ -56,7 +58,11 @@ export function htmlToText(html: string): { text: string; title: string | undefi
           if (cellIndex++ > 0) line += ' | ';
         } else if (name === 'pre') {
           breakBlock();
-          preDepth++;
+          // Fenced as Markdown code, so the sectioniser keeps it one block and never reads a `# comment` in it as a heading.
+          if (preDepth++ === 0) {
+            out.push('```');
+            preFresh = true;
+          }
         } else if (blocks.has(name)) {
           breakBlock();
         }
@@ -68,7 +74,12 @@ export function htmlToText(html: string): { text: string; title: string | undefi
         if (preDepth > 0 && line.includes('\n')) {
           const lines = line.split('\n');
           line = lines.pop() ?? '';
-          for (const preLine of lines) out.push(preLine.replace(/\s+$/, ''));
+          for (const preLine of lines) {
+            // The newline right after `<pre>` is not content, as in a browser.
+            if (preFresh && preLine.trim() === '') continue;
+            preFresh = false;
+            out.push(preLine.replace(/\s+$/, ''));
+          }
         }
       },
       onclosetag(name) {
@@ -84,6 +95,11 @@ export function htmlToText(html: string): { text: string; title: string | undefi
         } else if (name === 'li' || name === 'tr') {
           flushLine();
         } else if (name === 'pre') {
+          if (preDepth === 1) {
+            flushLine();
+            preFresh = false;
+            out.push('```');
+          }
           preDepth = Math.max(0, preDepth - 1);
           breakBlock();
         } else if (blocks.has(name)) {
