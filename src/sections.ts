@@ -27,7 +27,7 @@ const numberedHeading = /^[ \t]*(\d{1,2}(?:\.\d{1,2}){0,4})\.?[ \t]+(\p{Lu}[^\n]
 const listItem = /^\s*([-*+•]|\d+[.)])\s+/;
 /**
  * A line that names a term rather than saying something: it opens with an option (`-o`, `--output`) or with
- * an identifier that no prose word looks like (dotted `gc.auto`, snake `max_wal_size`, camel `maxBuffer`, a call
+ * an identifier that no prose word looks like (dotted `log.level`, snake `max_retries`, camel `retryDelay`, a call
  * `open()`), and does not end as a sentence does.
  */
 const termLine = /^(?:--?[A-Za-z?][\w-]*|[A-Za-z_$][\w$]*(?:[._:][A-Za-z_$<*][\w$<>*-]*)+|[a-z_$]+[A-Z][\w$]*|[A-Za-z_$][\w$]*\(\))(?:[\s,=|(<\[].*)?(?<![.!?;:,])$/;
@@ -172,8 +172,8 @@ function headingOf(line: string, alone: boolean, nextBlock: string | undefined):
     return { level: numbered[1]!.split('.').filter(Boolean).length + 1, title: trimmed };
   }
   // ALL CAPS lines ("INTRODUCTION", "ARTICLE IV. TERMS") are headings in PDFs and plain text; not a bullet
-  // ("• AIX") nor code ("(PRINT X Y)))"), which open with a mark, not a word.
-  // One word must be a word ("CONTENTS"), not a name such as `GIT_CONFIG` or `HTTP/2`, which a term list lays out alone.
+  // ("• LINUX") nor code ("(CAR LIST))"), which open with a mark, not a word.
+  // One word must be a word ("CONTENTS"), not a name such as `MAX_RETRIES` or `UTF-8`, which a term list lays out alone.
   if (!/\p{Ll}/u.test(trimmed) && /\p{Lu}{2}/u.test(trimmed) && words <= 12 && !line.includes('|') && /^[\p{L}\p{N}]/u.test(trimmed) && !listItem.test(trimmed) && (words > 1 || /^\p{L}+$/u.test(trimmed))) {
     return { level: 1, title: trimmed };
   }
@@ -181,7 +181,7 @@ function headingOf(line: string, alone: boolean, nextBlock: string | undefined):
   if (alone && words <= 8 && /^\p{Lu}/u.test(trimmed) && nextBlock !== undefined && nextBlock.length > 2 * trimmed.length && !listItem.test(trimmed)) {
     return { level: 7, title: trimmed };
   }
-  // A term standing alone above its description: an option or a name ("gc.auto", "--core file", "maxBuffer"), as a
+  // A term standing alone above its description: an option or a name ("log.level", "--output file", "retryDelay"), as a
   // definition list or an option reference lays them out. It heads its description, so the two stay together: the
   // description's sentences are found under its name, and kept with it. Deeper still, under the titles above.
   if (alone && words <= 6 && termLine.test(trimmed) && nextBlock !== undefined && nextBlock.length > 2 * trimmed.length) {
@@ -234,7 +234,6 @@ function kindOf(block: string): Section['kind'] {
   if (lines.every((line) => listItem.test(line))) return 'list';
   if (lines.length > 1 && lines.every((line) => line.includes('|') || line.includes('\t'))) return 'table';
   if (lines.every((line) => /^\s*>/.test(line))) return 'quote';
-  if (block.startsWith('```')) return 'code';
   return 'paragraph';
 }
 

@@ -68,8 +68,8 @@ describe('loaders', () => {
   });
 
   it('fences <pre> as Markdown code, so the comments in it stay code', () => {
-    const { text } = htmlToText('<body><h2>Example</h2><pre>\n# a comment\n[core]\n\n  bare = false\n</pre><p>Done.</p></body>');
-    expect(text).toBe('## Example\n\n```\n# a comment\n[core]\n\n  bare = false\n```\n\nDone.');
+    const { text } = htmlToText('<body><h2>Example</h2><pre>\n# a comment\n[tools]\n\n  strict = false\n</pre><p>Done.</p></body>');
+    expect(text).toBe('## Example\n\n```\n# a comment\n[tools]\n\n  strict = false\n```\n\nDone.');
   });
 
   it('counts tokens.original on the text as loaded', async () => {

@@ -28,29 +28,29 @@ describe('sectionize', () => {
   });
 
   it('heads a description with the term above it, as a definition list or option reference lays them out', () => {
-    const text = '## Variables\n\ngc.auto\n\nWhen there are more loose objects than this, git gc --auto packs them.\n\nSetting this to 0 disables it.\n\n--no-detach\n\nRuns the housekeeping in the foreground instead of the background.';
+    const text = '## Settings\n\nlog.level\n\nMessages below this level are not written to the log file at all.\n\nSetting this to 0 disables it.\n\n--quiet\n\nPrints only errors, and nothing on success, so scripts stay silent.';
     const sections = sectionize(text);
-    expect(sections.filter((section) => section.kind === 'heading').map((section) => section.text)).toEqual(['## Variables', 'gc.auto', '--no-detach']);
-    expect(sections.find((section) => section.text.startsWith('Setting this'))?.headings).toEqual(['Variables', 'gc.auto']);
-    expect(sections.find((section) => section.text.startsWith('Runs the'))?.headings).toEqual(['Variables', '--no-detach']);
+    expect(sections.filter((section) => section.kind === 'heading').map((section) => section.text)).toEqual(['## Settings', 'log.level', '--quiet']);
+    expect(sections.find((section) => section.text.startsWith('Setting this'))?.headings).toEqual(['Settings', 'log.level']);
+    expect(sections.find((section) => section.text.startsWith('Prints only'))?.headings).toEqual(['Settings', '--quiet']);
     // Prose that merely starts low is no term: a short sentence, or a line that ends as one.
     expect(sectionize('thanks a lot\n\nThe patch works here on three machines with the new kernel.').every((section) => section.kind !== 'heading')).toBe(true);
-    expect(sectionize('see gc.auto.\n\nThe patch works here on three machines with the new kernel.').every((section) => section.kind !== 'heading')).toBe(true);
+    expect(sectionize('see log.level.\n\nThe patch works here on three machines with the new kernel.').every((section) => section.kind !== 'heading')).toBe(true);
   });
 
   it('keeps a fenced code block whole, blank lines and all, and never reads its comments as headings', () => {
-    const text = '# Guide\n\n```\n# This is the config file\n[core]\n\n# a comment\n\tbare = false\n```\n\nAfter the code.';
+    const text = '# Guide\n\n```\n# install the tools\n[tools]\n\n# a comment\n\tstrict = false\n```\n\nAfter the code.';
     const sections = sectionize(text);
     expect(sections.map((section) => [section.kind, section.headings.join(' > ')])).toEqual([
       ['heading', ''],
       ['code', 'Guide'],
       ['paragraph', 'Guide'],
     ]);
-    expect(sections[1]!.text).toBe('```\n# This is the config file\n[core]\n\n# a comment\n\tbare = false\n```');
+    expect(sections[1]!.text).toBe('```\n# install the tools\n[tools]\n\n# a comment\n\tstrict = false\n```');
   });
 
   it('does not take an identifier in capitals, code or a bullet for a heading', () => {
-    for (const line of ['GIT_CONFIG_GLOBAL', 'HTTP/2', '(PRINT X Y)))))', '• AIX']) {
+    for (const line of ['MAX_RETRIES', 'UTF-8', '(CAR LIST))', '• LINUX']) {
       const sections = sectionize(`${line}\nIf set, the value is read from this file instead of the usual place for it.`);
       expect(sections.some((section) => section.kind === 'heading' && section.headings.length === 0 && section.text === line), line).toBe(false);
     }
