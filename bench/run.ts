@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatMeasure } from '../src/report.js';
+import { formatMeasure } from '../src/report/terminal.js';
 import { annotatedFixtures, sotu, spamAssassin } from './corpora.js';
 import { formatNq, runNq, type NqResult } from './nq.js';
 import { measureCorpus, type CorpusResult } from './pipeline.js';

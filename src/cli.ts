@@ -16,7 +16,7 @@ import { formatUsd } from './pricing.js';
 import { redactKnown, redactSecrets } from './redact.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
-import { formatLlmLines, formatSummary, percent, formatInt } from './report.js';
+import { formatLlmLines, formatSummary, percent, formatInt } from './report/terminal.js';
 import type { LlmStage } from '../stages/llm.js';
 import type { DistillRecord } from './record.js';
 import { RunSummary } from './summary.js';
@@ -231,7 +231,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     if (command === 'bench') return await benchCommand(rest, io);
     if (command === 'rules') {
       const { ruleCatalogue } = await import('../stages/regex/catalogue.js');
-      const { formatTable } = await import('./report.js');
+      const { formatTable } = await import('./report/terminal.js');
       io.stdout.write(`${formatTable(['rule', 'family', 'what it removes'], ruleCatalogue.map((rule) => [rule.name, rule.family, rule.description]))}\n`);
       io.stderr.write('\nTurn a rule or a whole family off with --disable-rule regex:<name> or --disable-rule <family>; run only some with --rules.\n');
       return 0;
@@ -637,7 +637,7 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
   const { options } = await resolveRunOptions(values, io.env);
   await checkOutput(values.out);
   const { headTruncate, measure } = await import('./measure.js');
-  const { formatMeasure } = await import('./report.js');
+  const { formatMeasure } = await import('./report/terminal.js');
   const inputs: PipelineInput[] = [];
   for await (const input of pathInputs(positionals)) inputs.push(input);
   const budget = options.budget;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPipeline } from '../src/pipeline.js';
-import { formatSummary } from '../src/report.js';
+import { formatSummary } from '../src/report/terminal.js';
 import { RunSummary } from '../src/summary.js';
 
 const reply = [

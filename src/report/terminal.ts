@@ -1,7 +1,7 @@
-import { costOf, formatUsd } from './pricing.js';
-import type { RunSummary } from './summary.js';
+import { costOf, formatUsd } from '../pricing.js';
+import type { RunSummary } from '../summary.js';
 // Type-only: the report names the LLM stage's totals without loading the stage.
-import type { LlmSummary } from '../stages/llm.js';
+import type { LlmSummary } from '../../stages/llm.js';
 
 /** Plain-text tables for the terminal: what each stage removed, and what it is worth. */
 
@@ -131,7 +131,7 @@ export function formatLlmLines(totals: LlmSummary): string[] {
 }
 
 /** The per-stage and per-method tables of one measured corpus (`npm run bench`, `distill bench`). */
-export function formatMeasure(result: import('./measure.js').MeasureResult): string {
+export function formatMeasure(result: import('../measure.js').MeasureResult): string {
   const pct = (value: number) => `${value.toFixed(1)}%`;
   const lines: string[] = [];
   lines.push(`${result.corpus}: ${result.documents} documents, ${result.megabytes.toFixed(2)} MB, budget ${result.budget ?? 'none'}`);
