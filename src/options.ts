@@ -202,6 +202,7 @@ const dataShape = {
   /** `false` turns the llm stage off; an object gives its options (and keeps it on). */
   llm: z.union([z.boolean(), llmOptionsSchema], { error: 'a boolean, or an object of llm stage options' }).optional(),
   dryRun: boolean().optional(),
+  spans: boolean().optional(),
   concurrency: positiveInteger().optional(),
   threads: positiveInteger().optional(),
   prices: prices.optional(),

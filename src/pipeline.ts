@@ -8,6 +8,7 @@ import { loadFile, loadInput, type DocumentInput, type LoadOptions, type PathInp
 import type { ModelPrice } from './pricing.js';
 import { toRecord, type DistillRecord } from './record.js';
 import { runDocuments, runStages, type StageEvent } from './runner.js';
+import { startTrace, syncSpans } from './spans/trace.js';
 import type { Stage, StageContext } from './stage.js';
 import { o200k, type Tokenizer } from './tokens.js';
 import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
@@ -94,6 +95,15 @@ export interface PipelineOptions {
   batch?: CallModelOptions['batch'];
   /** `llm.route`, at the top level (`--route`). */
   route?: CallModelOptions['route'];
+  /**
+   * Capture span provenance: each record gets `spans`, the document as
+   * loaded and, for every part removed, what removed it (the regex rule,
+   * the classifier label, "not selected (score …)", "over budget"). The
+   * HTML report's document view is drawn from it (`--report` turns it on,
+   * `--spans` alone). Off, records do not grow.
+   * @default false
+   */
+  spans?: boolean;
   /** Called after every stage of every document. */
   onStage?: (event: StageEvent) => void;
   /** Aborting stops reading new documents and sending new requests; requests already on the wire finish and are cached. */
@@ -143,7 +153,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const budget = resolved.budget;
   const keepBudget = (doc: DistillDocument) => {
     if (budget === undefined) return doc;
-    enforceBudget(doc, budget, tokenizer, onStage && ((tokensIn, tokensOut, ms) => onStage({ doc, stage: 'budget', tokensIn, tokensOut, charsIn: doc.value.length, ms, endedAt: performance.timeOrigin + performance.now() })));
+    if (enforceBudget(doc, budget, tokenizer, onStage && ((tokensIn, tokensOut, ms) => onStage({ doc, stage: 'budget', tokensIn, tokensOut, charsIn: doc.value.length, ms, endedAt: performance.timeOrigin + performance.now() })))) {
+      syncSpans(doc, 'over budget (budget:cut)');
+    }
     return doc;
   };
   // The main thread runs only what must be shared by the whole run: the model calls.
@@ -154,7 +166,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     ...(onStage ? { onStage } : {}),
   };
   const loadOptions: LoadOptions = options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes };
-  const load = (input: PipelineInput) => loadPipelineInput(input, loadOptions);
+  const load = async (input: PipelineInput) => {
+    const doc = await loadPipelineInput(input, loadOptions);
+    if (options.spans && doc.active && !doc.data.spans) doc.data.spans = startTrace(doc.original);
+    return doc;
+  };
   const prepare = async (input: PipelineInput) => keepBudget(await runLocal(await load(input)));
   const recordOptions = { task: options.task, model, tokenizer, ...(prices ? { prices } : {}) };
   const record = (doc: DistillDocument) => toRecord(doc, recordOptions);

@@ -2,6 +2,7 @@ import type { DistillDocument, DocumentFormat, DocumentMessage, DocumentStatus, 
 import { costOf, type ModelPrice } from './pricing.js';
 import { buildMessages, countPromptTokens } from './prompt.js';
 import { redactDeep, redactSecrets } from './redact.js';
+import { spanRecord, type SpanRecord } from './spans/trace.js';
 import type { Tokenizer } from './tokens.js';
 
 /**
@@ -36,6 +37,8 @@ export interface DistillRecord {
   usage?: unknown;
   llm?: unknown;
   metadata?: Record<string, unknown>;
+  /** Span provenance, only with `spans: true` (`--report`, `--spans`): what removed each part of the document as loaded. */
+  spans?: SpanRecord;
 }
 
 /** Data keys stages leave on the document that belong in the record. */
@@ -82,5 +85,6 @@ export function toRecord(doc: DistillDocument, options: RecordOptions): DistillR
     if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = key === 'response' || key === 'llm' ? redactDeep(value) : value;
   }
   if (Object.keys(doc.metadata).length > 0) record.metadata = doc.metadata;
+  if (doc.data.spans && doc.status === 'ok') record.spans = spanRecord(doc.data.spans, doc.original);
   return record;
 }

@@ -1,5 +1,6 @@
 import { DistillDocument } from './document.js';
 import { StageError, DistillError } from './errors.js';
+import { syncSpans } from './spans/trace.js';
 import type { Stage, StageContext } from './stage.js';
 
 /**
@@ -65,6 +66,7 @@ export async function runStages(doc: DistillDocument, options: Pick<RunDocuments
       doc.data.errorStack = wrapped.stack;
     }
     const ms = performance.now() - started;
+    if (doc.data.spans || doc.data.spanHints) syncSpans(doc, stage.name);
     const tokensOut = count(doc.value);
     const metric = { stage: stage.name, tokensIn, tokensOut, ms: Math.round(ms * 10) / 10 };
     const rules = doc.data.ruleSavings;

@@ -1,7 +1,7 @@
 import type { DistillDocument, RuleSaving, Section, SectionLabel } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
 import { classifyOptionsSchema, rejectUnknownOptions } from '../src/options.js';
-import { sectionsOf, setSections } from '../src/sections.js';
+import { sectionOffsets, sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import {
   defaultModelPath,
@@ -275,6 +275,16 @@ export function classifySections(options: ClassifySectionsOptions = {}): Classif
         savings.set(rule, saving);
       }
       doc.data.ruleSavings = [...(doc.data.ruleSavings ?? []), ...savings.values()];
+      if (doc.data.spans) {
+        // Span capture: each dropped section is credited to its label (see src/spans/trace.ts).
+        const offsets = sectionOffsets(doc.value, sections);
+        const reasons = new Map(dropped.map((entry) => [entry.section, `classify:${entry.label} (score ${entry.score.toFixed(2)})`]));
+        doc.data.spanHints = sections.flatMap((section, index) => {
+          const reason = reasons.get(section.id);
+          const start = offsets[index]!;
+          return reason !== undefined && start >= 0 ? [{ start, end: start + section.text.length, reason }] : [];
+        });
+      }
       setSections(doc, kept);
     },
   };

@@ -1,5 +1,6 @@
 import type { DistillDocument, DocumentFormat, RuleSaving, SectionPrior } from '../src/document.js';
 import { sectionOffsets, sectionsOf } from '../src/sections.js';
+import { traceEdit } from '../src/spans/trace.js';
 import { invalidOption } from '../src/errors.js';
 import { unknownOption } from '../src/options.js';
 import type { Stage, StageContext } from '../src/stage.js';
@@ -111,7 +112,11 @@ export function filterBoilerplate(options: FilterBoilerplateOptions = {}): Stage
       if (skipByFilter(doc, filters)) return;
       let meter = meters.get(context.tokenizer);
       if (!meter) meters.set(context.tokenizer, (meter = new TokenMeter(context.tokenizer)));
-      const { text, savings, regions } = applyRules(doc.value, doc.format, active, (before, after) => meter.removed(before, after));
+      // With span capture on, each rule's edit is recorded under its name; whole removed lines are known without a diff.
+      const onEdit = doc.data.spans
+        ? (before: string, after: string, rule: string) => traceEdit(doc, after, rule, (removedSpans(before, after) ?? []).map(([start, end]) => ({ start, end, reason: rule })))
+        : undefined;
+      const { text, savings, regions } = applyRules(doc.value, doc.format, active, (before, after) => meter.removed(before, after), onEdit);
       doc.value = text;
       doc.data.ruleSavings = savings;
       if (regions.length > 0) labelSections(doc, regions);
@@ -139,13 +144,15 @@ export interface LabelledRegion {
  * exact o200k counts), so the figures sum to the stage's total. Labelling
  * rules run last, on the final text, and change nothing: they return the
  * spans they match as `regions` (a labelling rule that rewrote lines rather
- * than removing them labels nothing, so nothing is lost).
+ * than removing them labels nothing, so nothing is lost). `onEdit` hears
+ * each rule's edit, for span provenance.
  */
 export function applyRules(
   text: string,
   format: DocumentFormat,
   rules: readonly RegexRule[],
   removed: (before: string, after: string) => number,
+  onEdit?: (before: string, after: string, rule: string) => void,
 ): { text: string; savings: RuleSaving[]; regions: LabelledRegion[] } {
   const environment = environmentOf(text, format);
   const savings: RuleSaving[] = [];
@@ -155,6 +162,7 @@ export function applyRules(
     const result = rule.apply(text, environment);
     if (result.hits === 0 || result.text === text) continue;
     savings.push({ rule: rule.name, hits: result.hits, tokensRemoved: removed(text, result.text) });
+    onEdit?.(text, result.text, rule.name);
     text = result.text;
   }
   const regions: LabelledRegion[] = [];

@@ -1,7 +1,8 @@
 import type { DistillDocument, RuleSaving, Section } from '../src/document.js';
 import { invalidOption } from '../src/errors.js';
 import { unknownOption } from '../src/options.js';
-import { renderSections, sectionsOf, setSections } from '../src/sections.js';
+import { renderSections, sectionOffsets, sectionsOf, setSections } from '../src/sections.js';
+import type { RemovalHint } from '../src/spans/trace.js';
 import type { Stage, StageContext } from '../src/stage.js';
 import { taskEntityWants } from './entities/task.js';
 import { shinglesOf, ShingleIndex } from './sections/dedupe.js';
@@ -160,6 +161,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       });
 
       const savings: RuleSaving[] = [];
+      const noise = new Set<number>();
       let kept: Section[];
       let keptUnits: readonly Unit[];
       let cut: SelectionRecord['cut'];
@@ -188,7 +190,6 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         // No budget: drop only sections that a stage labelled noise and that share nothing with the task.
         cut = 'whole';
         // By index, once each: a document of many thousand sections must not pay a search per section.
-        const noise = new Set<number>();
         sections.forEach((section, index) => {
           const units = shape.units[index]!;
           if (!duplicateSet.has(index) && units.length > 0 && isNoise(doc, section.id) && units.every((unit) => !unit.matched)) noise.add(index);
@@ -219,6 +220,7 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
         }
       }
 
+      if (doc.data.spans) doc.data.spanHints = removalHints(doc, { sections, units: shape.units, kept, keptUnits, duplicates, duplicateSet, noise });
       // A document that fits as it is stays byte for byte as it is (re-rendering would normalise its blank lines).
       if (!(cut === 'fits' && duplicates.length === 0)) setSections(doc, kept);
       if (settings.dedupe === 'run') {
@@ -245,6 +247,51 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       return undefined;
     },
   };
+}
+
+interface Decisions {
+  sections: readonly Section[];
+  units: readonly (readonly Unit[])[];
+  kept: readonly Section[];
+  keptUnits: readonly Unit[];
+  duplicates: readonly { section: string; of: string }[];
+  duplicateSet: ReadonlySet<number>;
+  noise: ReadonlySet<number>;
+}
+
+/**
+ * Span capture (see src/spans/trace.ts): why each removed part of the
+ * stage's input went. A unit scored at least as high as the weakest kept
+ * one was good enough but had no room ("over budget"); a lower one lost on
+ * relevance ("not selected").
+ */
+function removalHints(doc: DistillDocument, decisions: Decisions): RemovalHint[] {
+  const { sections, units, kept, keptUnits, duplicates, duplicateSet, noise } = decisions;
+  const offsets = sectionOffsets(doc.value, sections);
+  const keptIds = new Set(kept.map((section) => section.id));
+  const chosen = new Set(keptUnits);
+  const weakest = keptUnits.reduce((low, unit) => Math.min(low, unit.score), Infinity);
+  const duplicateOf = new Map(duplicates.map((entry) => [entry.section, entry.of]));
+  const hints: RemovalHint[] = [];
+  sections.forEach((section, index) => {
+    const offset = offsets[index]!;
+    if (offset < 0) return;
+    const whole = (reason: string) => hints.push({ start: offset, end: offset + section.text.length, reason });
+    if (duplicateSet.has(index)) return whole(`sections:dedupe (repeats ${duplicateOf.get(section.id)})`);
+    if (noise.has(index)) {
+      const prior = doc.data.priors?.[section.id];
+      const label = prior ? `${prior.label}, by ${prior.origin}` : `${doc.data.labels?.[section.id]?.label}, by the classifier`;
+      return whole(`sections:noise (${label}; no word of the task)`);
+    }
+    const sectionUnits = units[index] ?? [];
+    if (!keptIds.has(section.id) && sectionUnits.length === 0) return whole('not selected');
+    for (const unit of sectionUnits) {
+      if (chosen.has(unit)) continue;
+      const reason = unit.score >= weakest ? `over budget (score ${unit.score.toFixed(2)})` : `not selected (score ${unit.score.toFixed(2)})`;
+      hints.push({ start: offset + unit.start, end: offset + unit.end, reason });
+    }
+  });
+  return hints;
 }
 
 const knownOptions = ['budget', 'ratio', 'granularity', 'keepHeadings', 'dedupe', 'dedupeThreshold', 'labelWeights', 'weights', 'relevanceModel', 'allowRemoteModels', 'rerankWeight'];
