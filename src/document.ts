@@ -108,6 +108,8 @@ export interface DocumentInit {
   format?: DocumentFormat;
   text: string;
   metadata?: Record<string, unknown>;
+  /** Labels to group costs by in the report (`feature: search`, `user: 42`); see `PipelineOptions.tags`. */
+  tags?: Record<string, string>;
 }
 
 /** Everything a document carries, as plain data: what crosses to a worker thread and back. */
@@ -118,6 +120,7 @@ export interface DocumentState {
   original: string;
   value: string;
   metadata: Record<string, unknown>;
+  tags: Record<string, string>;
   data: DataMap;
   messages: DocumentMessage[];
   stages: StageMetric[];
@@ -133,6 +136,8 @@ export class DistillDocument {
   /** The current text; each stage may replace it. */
   value: string;
   metadata: Record<string, unknown>;
+  /** Labels to group costs by; they go into the record. */
+  tags: Record<string, string>;
   data: DataMap = {};
   messages: DocumentMessage[] = [];
   stages: StageMetric[] = [];
@@ -145,6 +150,7 @@ export class DistillDocument {
     this.original = init.text;
     this.value = init.text;
     this.metadata = init.metadata ?? {};
+    this.tags = { ...init.tags };
   }
 
   /** Record a warning; the document goes on. */
@@ -172,13 +178,13 @@ export class DistillDocument {
 
   /** This document as plain data (structured-cloneable). */
   toState(): DocumentState {
-    const { id, source, format, original, value, metadata, data, messages, stages, status } = this;
-    return { id, source, format, original, value, metadata, data, messages, stages, status };
+    const { id, source, format, original, value, metadata, tags, data, messages, stages, status } = this;
+    return { id, source, format, original, value, metadata, tags, data, messages, stages, status };
   }
 
   /** A document from `toState()`'s data, as it was. */
   static fromState(state: DocumentState): DistillDocument {
-    const doc = new DistillDocument({ id: state.id, source: state.source, format: state.format, text: state.original, metadata: state.metadata });
+    const doc = new DistillDocument({ id: state.id, source: state.source, format: state.format, text: state.original, metadata: state.metadata, tags: state.tags });
     doc.value = state.value;
     doc.data = state.data;
     doc.messages = state.messages;

@@ -203,6 +203,7 @@ const dataShape = {
   llm: z.union([z.boolean(), llmOptionsSchema], { error: 'a boolean, or an object of llm stage options' }).optional(),
   dryRun: boolean().optional(),
   spans: boolean().optional(),
+  tags: z.record(nonEmptyString('a non-empty tag name'), z.string({ error: 'a string' }), { error: 'an object of tag name → string' }).optional(),
   concurrency: positiveInteger().optional(),
   threads: positiveInteger().optional(),
   prices: prices.optional(),

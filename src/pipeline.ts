@@ -104,6 +104,15 @@ export interface PipelineOptions {
    * @default false
    */
   spans?: boolean;
+  /**
+   * Tags for every document of the run (`--tag key=value`), so the report
+   * can group tokens and dollars by them (per feature, per user, per
+   * outcome). A document's own tags (`tags` on an input, a JSONL line's
+   * `tags`, the CLI's `folder`) win on the same key. They go into each
+   * record's `tags`.
+   * @example { feature: 'search', team: 'growth' }
+   */
+  tags?: Record<string, string>;
   /** Called after every stage of every document. */
   onStage?: (event: StageEvent) => void;
   /** Aborting stops reading new documents and sending new requests; requests already on the wire finish and are cached. */
@@ -168,6 +177,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const loadOptions: LoadOptions = options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes };
   const load = async (input: PipelineInput) => {
     const doc = await loadPipelineInput(input, loadOptions);
+    // A document's own tags say more than the run's: they win on the same key.
+    if (options.tags) doc.tags = { ...options.tags, ...doc.tags };
     if (options.spans && doc.active && !doc.data.spans) doc.data.spans = startTrace(doc.original);
     return doc;
   };
@@ -268,8 +279,7 @@ function threadOptions(options: PipelineOptions): LocalThreadsSetup['options'] {
 
 async function loadPipelineInput(input: PipelineInput, options: LoadOptions): Promise<DistillDocument> {
   if (input instanceof DistillDocument) return input;
-  if ('path' in input && (typeof input.path === 'string' || Buffer.isBuffer(input.path))) {
-    return loadFile(input.path, input.id, options);
-  }
-  return loadInput(input as DocumentInput);
+  const doc = 'path' in input && (typeof input.path === 'string' || Buffer.isBuffer(input.path)) ? await loadFile(input.path, input.id, options) : await loadInput(input as DocumentInput);
+  Object.assign(doc.tags, input.tags);
+  return doc;
 }

@@ -37,6 +37,8 @@ export interface DistillRecord {
   usage?: unknown;
   llm?: unknown;
   metadata?: Record<string, unknown>;
+  /** Labels to group costs by (`--tag`, a JSONL line's `tags`, the folder); absent when there are none. */
+  tags?: Record<string, string>;
   /** Span provenance, only with `spans: true` (`--report`, `--spans`): what removed each part of the document as loaded. */
   spans?: SpanRecord;
 }
@@ -85,6 +87,7 @@ export function toRecord(doc: DistillDocument, options: RecordOptions): DistillR
     if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = key === 'response' || key === 'llm' ? redactDeep(value) : value;
   }
   if (Object.keys(doc.metadata).length > 0) record.metadata = doc.metadata;
+  if (Object.keys(doc.tags).length > 0) record.tags = doc.tags;
   if (doc.data.spans && doc.status === 'ok') record.spans = spanRecord(doc.data.spans, doc.original);
   return record;
 }

@@ -15,6 +15,8 @@ export { htmlToText } from './html.js';
 export interface PathInput {
   path: string | Buffer;
   id?: string;
+  /** Labels to group costs by (the CLI gives each file its folder). */
+  tags?: Record<string, string>;
 }
 
 /** How files are read. */
@@ -39,6 +41,8 @@ export interface DocumentInput {
   metadata?: Record<string, unknown>;
   /** Shown in records and messages; defaults to `id`. */
   source?: string;
+  /** Labels to group costs by (`tags` in a JSONL line). */
+  tags?: Record<string, string>;
 }
 
 /**
