@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { OptionError, UsageError } from './errors.js';
 import { checkOptions, configFileSchema } from './options.js';
+import type { AlertOptions } from './alerts.js';
 import type { PipelineOptions } from './pipeline.js';
 
 /**
  * The config file: JSON with the library's options (`PipelineOptions`),
  * in the same shape, checked by the same schema, plus `out` (where the
- * CLI writes records). Command-line flags override it. An unknown key is
+ * CLI writes records), `report` and `alerts`. Command-line flags override it. An unknown key is
  * an error that names the nearest valid one.
  *
  * @example
@@ -17,6 +18,10 @@ import type { PipelineOptions } from './pipeline.js';
 export type ConfigFile = Partial<Omit<PipelineOptions, 'tokenizer' | 'onStage' | 'signal'>> & {
   /** Where the CLI writes records (`--out`). */
   out?: string;
+  /** Where the CLI writes the HTML report of the run (`--report`); it turns span capture on. */
+  report?: string;
+  /** Spend thresholds and the webhook to tell (`--alert-usd`, `--alert-webhook`). */
+  alerts?: AlertOptions;
 };
 
 export async function readConfig(path: string): Promise<ConfigFile> {

@@ -22,6 +22,7 @@ import type { FilterBoilerplateOptions } from '../stages/regex.js';
 import type { SelectSectionsOptions } from '../stages/sections.js';
 import type { ScoreWeights } from '../stages/sections/score.js';
 import type { RouteRule } from './llm/route.js';
+import type { AlertOptions } from './alerts.js';
 import { localStageNames } from '../stages/names.js';
 
 /** A shape that has exactly the keys of `T`: the schema cannot drift from the documented options type. */
@@ -225,12 +226,27 @@ export const pipelineOptionsSchema = options(
   'an object of options',
 );
 
-/** The config file (`--config`): the library's options that JSON can hold, plus `out`, where the CLI writes records. */
+const httpUrl = 'an http(s) URL';
+const alertsSchema = options(
+  {
+    usd: z.union([positiveNumber('a positive number of US dollars'), z.array(positiveNumber('a positive number of US dollars'), { error: 'an array of positive numbers of US dollars' })], { error: 'a positive number of US dollars, or an array of them' }).optional(),
+    webhook: z.string({ error: httpUrl }).refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), { error: httpUrl }).optional(),
+  } satisfies ShapeOf<AlertOptions>,
+  'an object `{usd, webhook}`',
+);
+
+/**
+ * The config file (`--config`): the library's options that JSON can hold,
+ * plus what only the CLI does: `out` (where records go), `report` (the
+ * HTML report) and `alerts` (spend thresholds).
+ */
 export const configFileSchema = options(
   {
     ...dataShape,
     task: nonEmptyString().optional(),
     out: nonEmptyString('a file path').optional(),
+    report: nonEmptyString('a file path').optional(),
+    alerts: alertsSchema.optional(),
   },
   'a JSON object of options',
 );
