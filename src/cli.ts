@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -10,9 +10,10 @@ import { DistillDocument } from './document.js';
 import { DistillError, OptionError, UsageError } from './errors.js';
 import { checkOptions, configFileSchema, formatValue, llmShortcuts, nearestName } from './options.js';
 import { defaultThreads } from './local-threads.js';
-import { walkInputs } from './loaders/walk.js';
+import { readablePath, walkInputs } from './loaders/walk.js';
 import type { LocalStageName, PipelineInput, PipelineOptions } from './pipeline.js';
 import { formatUsd } from './pricing.js';
+import { postAlert, safeUrl, SpendWatch, type AlertOptions } from './alerts.js';
 import { redactKnown, redactSecrets } from './redact.js';
 import { version } from './package-root.js';
 import { ProgressLine } from './progress.js';
@@ -45,6 +46,7 @@ Usage:
 Commands:
   run      run the pipeline over files, folders or stdin
   bench    measure what each stage saves on your own folder (sends nothing)
+  report   make the HTML report of records already written (JSONL)
   batch    status | collect: follow and collect a --batch run (Batch API)
   rules    list the regex rules by name and family, to use with --disable-rule
 
@@ -116,7 +118,8 @@ Options:
   --config <file.json>   options from a JSON file, in createPipeline's
                          shape (one key per stage, "llm" for the model
                          calls; rpm, maxCost and the other llm flags may
-                         also go at the top level; "out" too); flags
+                         also go at the top level; "out", "report" and
+                         "alerts" too); flags
                          override it
   --disable-rule <name>  turn off a regex rule or family (repeatable), for
                          example --disable-rule regex:web-share-links
@@ -125,6 +128,26 @@ Options:
                          (default: the model shipped in models/)
   --allow-remote-models  let a hub id download (needs network)
   --quiet                no summary on stderr
+
+Report, tags and alerts:
+  --report <file.html>   write the run's HTML report here: one file that
+                         opens offline, with the stage funnel, the dollars,
+                         cost per tag and, per document, what was cut and
+                         by which rule (turns --spans on)
+  --title <text>         the report's title (default: the task)
+  --spans                store in each record what removed each part of
+                         the document (for "distill report" later); off,
+                         records do not grow
+  --tag <key=value>      tag every document (repeatable), to group costs
+                         by in the report; a file in a subfolder also gets
+                         folder=<its first folder>, and a JSONL line may
+                         carry "tags"
+  --alert-usd <usd>      warn on stderr (and in the report) when the run's
+                         spend (billed, or estimated in a dry run) reaches
+                         this (repeatable; "alerts": {"usd": […]} in the
+                         config file)
+  --alert-webhook <url>  also POST each alert as JSON to this URL; it is
+                         never printed with its query string
 
 Model calls (the llm stage):
   --max-tokens <n>       answer length cap; cost estimates assume it is used
@@ -160,7 +183,8 @@ Examples:
   distill run fixtures/docs --task "Who is involved, and what figures are given?"
   distill run mail/ --task "List every deadline" --budget 500 --out deadlines.jsonl
   distill run report.pdf --task "Summarise the costs" --stages regex,sections --dry-run
-  printf '{"id":"a","text":"…"}\\n' | distill run - --task "Summarise" --dry-run`;
+  printf '{"id":"a","text":"…"}\\n' | distill run - --task "Summarise" --dry-run
+  distill run fixtures/docs --task "Who is involved?" --budget 500 --report r.html`;
 
 const runFlags = {
   task: { type: 'string' },
@@ -191,6 +215,12 @@ const runFlags = {
   quiet: { type: 'boolean' },
   root: { type: 'string' },
   'allow-any-path': { type: 'boolean' },
+  report: { type: 'string' },
+  spans: { type: 'boolean' },
+  tag: { type: 'string', multiple: true },
+  'alert-usd': { type: 'string', multiple: true },
+  'alert-webhook': { type: 'string' },
+  title: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -229,6 +259,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     }
     if (command === 'run') return await runCommand(rest, io);
     if (command === 'bench') return await benchCommand(rest, io);
+    if (command === 'report') return await reportCommand(rest, io);
     if (command === 'rules') {
       const { ruleCatalogue } = await import('../stages/regex/catalogue.js');
       const { formatTable } = await import('./report/terminal.js');
@@ -264,17 +295,19 @@ function reportFatalTo(error: unknown, io: { write(text: string): unknown }): nu
   return 1;
 }
 
-const flagNames = Object.keys(runFlags).map((name) => `--${name}`);
-
 function parse(argv: string[]) {
+  return parseFlags(argv, runFlags, 'run');
+}
+
+function parseFlags<Flags extends NonNullable<ParseArgsConfig['options']>>(argv: string[], flags: Flags, command: string) {
   try {
-    return parseArgs({ args: joinNegativeValues(argv), options: runFlags, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinNegativeValues(argv), options: flags, allowPositionals: true, strict: true });
   } catch (error) {
     const message = (error as Error).message;
-    const fix = 'run "distill run --help" for the options';
+    const fix = `run "distill ${command} --help" for the options`;
     const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
     if (unknown !== undefined) {
-      const nearest = nearestName(unknown.replace(/=.*$/, ''), flagNames);
+      const nearest = nearestName(unknown.replace(/=.*$/, ''), Object.keys(flags).map((name) => `--${name}`));
       throw new UsageError(`unknown option ${unknown}${nearest ? `; did you mean ${nearest}?` : ''}`, { fix });
     }
     const missing = /^Option '(--[\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(message)?.[1];
@@ -342,6 +375,11 @@ const flagOfOption: Record<string, string> = {
   maxCost: '--max-cost',
   batch: '--batch',
   route: '--route',
+  tags: '--tag',
+  spans: '--spans',
+  report: '--report',
+  'alerts.usd': '--alert-usd',
+  'alerts.webhook': '--alert-webhook',
 };
 
 /** The option path a flag's issue is about: `regex.disable[2]` is `--disable-rule`. */
@@ -355,7 +393,10 @@ const numberOrRaw = (value: string | undefined) => (value === undefined ? undefi
  * as the config file and the library, so each is refused with the same
  * words, named by its flag: "Expected --budget to be a positive integer, got -5."
  */
-export async function resolveRunOptions(values: ReturnType<typeof parse>['values'], env: NodeJS.ProcessEnv): Promise<{ options: PipelineOptions; dryRunReason?: string; out?: string }> {
+export async function resolveRunOptions(
+  values: ReturnType<typeof parse>['values'],
+  env: NodeJS.ProcessEnv,
+): Promise<{ options: PipelineOptions; dryRunReason?: string; out?: string; report?: string; alerts?: AlertOptions }> {
   const config: ConfigFile = values.config ? await readConfig(values.config) : {};
   const task = values.task ?? config.task;
   if (!task || task.trim() === '') {
@@ -385,7 +426,9 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   const raw: Record<string, string | undefined> = {
     budget: values.budget, 'sections.ratio': values.ratio, concurrency: values.concurrency, threads: values.threads, maxBytes: values['max-bytes'],
     maxTokens: values['max-tokens'], rpm: values.rpm, tpm: values.tpm, maxRetries: values['max-retries'], maxCost: values['max-cost'],
+    'alerts.webhook': values['alert-webhook'] === undefined ? undefined : safeUrl(values['alert-webhook']),
   };
+  const alertUsd = values['alert-usd']?.map((value) => numberOrRaw(value)!);
   const flags = defined({
     task: values.task,
     budget: numberOrRaw(values.budget),
@@ -406,10 +449,14 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     regex: values['disable-rule'] || values.rules ? defined({ disable: values['disable-rule'], rules: list(values.rules) }) : undefined,
     classify: values['classifier-model'] || values['allow-remote-models'] ? defined({ model: values['classifier-model'], allowRemoteModels: values['allow-remote-models'] }) : undefined,
     sections: values.ratio === undefined ? undefined : { ratio: numberOrRaw(values.ratio) },
+    tags: values.tag === undefined ? undefined : tagsOf(values.tag),
+    spans: values.spans,
+    report: values.report,
+    alerts: alertUsd || values['alert-webhook'] ? defined({ usd: alertUsd, webhook: values['alert-webhook'] }) : undefined,
   }) as ConfigFile;
   checkOptions(configFileSchema, flags, {
     name: flagOf,
-    got: (path, value) => raw[path] ?? formatValue(value),
+    got: (path, value) => raw[path] ?? (path.startsWith('alerts.usd[') ? values['alert-usd']?.[Number(/\d+/.exec(path)?.[0])] : undefined) ?? formatValue(value),
   });
 
   const dryRunFlag = values['dry-run'] ?? config.dryRun ?? (typeof config.llm === 'object' ? config.llm.dryRun : undefined) ?? false;
@@ -420,6 +467,8 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
   const llm = typeof config.llm === 'object' ? { ...config.llm } : config.llm;
   const fromConfig: ConfigFile = { ...config };
   delete fromConfig.out;
+  delete fromConfig.report;
+  delete fromConfig.alerts;
   for (const name of [...llmShortcuts, 'model', 'dryRun'] as const) {
     if (flags[name] !== undefined || name === 'dryRun') {
       if (typeof llm === 'object') delete llm[name];
@@ -440,7 +489,7 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
           ...(env.OPENAI_API_KEY && given.apiKey === undefined ? { apiKey: env.OPENAI_API_KEY } : {}),
           ...(env.OPENAI_BASE_URL && given.baseURL === undefined ? { baseURL: env.OPENAI_BASE_URL } : {}),
         };
-  const { budget: _budget, sections: _sections, regex: _regex, classify: _classify, stages: _stages, ...topFlags } = flags;
+  const { budget: _budget, sections: _sections, regex: _regex, classify: _classify, stages: _stages, report: _report, alerts: _alerts, ...topFlags } = flags;
   delete topFlags.out;
   delete topFlags.task;
   if (values.budget !== undefined && config.sections?.ratio !== undefined) {
@@ -465,9 +514,33 @@ export async function resolveRunOptions(values: ReturnType<typeof parse>['values
     llm: llmOptions,
   };
   if (flags.sections?.ratio !== undefined) delete options.budget;
+  // Tags from the flags join the config file's; the same key on the command line wins.
+  if (config.tags || flags.tags) options.tags = { ...config.tags, ...flags.tags };
+  const report = values.report ?? config.report;
+  // The report's document view is drawn from span provenance, so asking for the report captures it.
+  if (report !== undefined) options.spans = true;
+  // Thresholds from the flags replace the config file's; a webhook from either is used.
+  const alerts = defined({ usd: flags.alerts?.usd ?? config.alerts?.usd, webhook: flags.alerts?.webhook ?? config.alerts?.webhook });
   const dryRunReason = dryRunFlag ? '--dry-run was given' : hasKey ? undefined : 'OPENAI_API_KEY is not set';
   const out = values.out ?? config.out;
-  return { options, ...(dryRunReason ? { dryRunReason } : {}), ...(out === undefined ? {} : { out }) };
+  return {
+    options,
+    ...(dryRunReason ? { dryRunReason } : {}),
+    ...(out === undefined ? {} : { out }),
+    ...(report === undefined ? {} : { report }),
+    ...(alerts.usd === undefined && alerts.webhook === undefined ? {} : { alerts }),
+  };
+}
+
+/** `--tag key=value`, repeatable: the run's tags. */
+function tagsOf(values: readonly string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^([^=]+)=(.*)$/s.exec(value);
+    if (!match || match[1]!.trim() === '') throw new UsageError(`--tag must be key=value, got "${value}"`, { fix: 'for example --tag feature=search --tag team=growth' });
+    tags[match[1]!.trim()] = match[2]!;
+  }
+  return tags;
 }
 
 function defined<T extends Record<string, unknown>>(object: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
@@ -519,8 +592,9 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.root !== undefined && !(await stat(values.root).then((found) => found.isDirectory(), () => false))) {
     throw new UsageError(`--root must be a folder, got "${values.root}"`, { fix: 'give the folder that the {"path": …} lines of the JSONL are under' });
   }
-  const { options, dryRunReason, out } = await resolveRunOptions(values, io.env);
+  const { options, dryRunReason, out, report, alerts } = await resolveRunOptions(values, io.env);
   await checkOutput(out);
+  await checkOutput(report, '--report');
   if (options.budget !== undefined && options.stages && !options.stages.includes('sections')) {
     io.stderr.write('distill: note: --stages leaves out the sections stage, so a document over --budget is cut after the last whole sentence that fits, not by relevance.\n');
   }
@@ -572,6 +646,11 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const summary = new RunSummary();
   summary.prices = options.prices;
+  const secrets = [io.env.OPENAI_API_KEY];
+  const reportParts = report === undefined ? undefined : await import('./report/index.js');
+  const collector = reportParts && new reportParts.ReportCollector({ secrets, ...(options.prices ? { prices: options.prices } : {}) });
+  const spend = new SpendWatch(alerts?.usd);
+  const alertLines: Promise<string>[] = [];
   const toTerminal = !out && Boolean(io.stdout.isTTY);
   const sink = out ? createWriteStream(out) : io.stdout;
   if (out) await once(sink, 'open');
@@ -590,6 +669,15 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
       else if (record.status === 'error') progress.failed++;
       else progress.skipped++;
       progress.update();
+      collector?.add(record);
+      for (const alert of spend.add(record)) {
+        progress.clear();
+        io.stderr.write(`distill: alert: spend ${alert.estimated ? '(estimated) ' : ''}reached ${formatUsd(alert.spentUsd)}, past --alert-usd ${formatUsd(alert.thresholdUsd)}, after ${alert.documents} document${alert.documents === 1 ? '' : 's'}.\n`);
+        if (alerts?.webhook) {
+          const payload = { event: 'distill.spend-alert' as const, ...alert, model: record.cost.model, at: new Date().toISOString() };
+          alertLines.push(postAlert(alerts.webhook, payload));
+        }
+      }
       if (toTerminal) terminalRows.push(terminalLine(record));
       // The record already has nothing key-shaped outside the document; the key itself goes even from the document.
       else if (!sink.write(`${redactKnown(JSON.stringify(record), [io.env.OPENAI_API_KEY])}\n`)) await once(sink, 'drain');
@@ -603,7 +691,14 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     if (out) await new Promise<void>((done, reject) => (sink as NodeJS.WritableStream).end((error?: Error | null) => (error ? reject(error) : done())));
   }
 
-  const redact = (text: string) => redactSecrets(text, [io.env.OPENAI_API_KEY]);
+  const redact = (text: string) => redactSecrets(text, secrets);
+  // Each line names the webhook by safeUrl only: its query string (the secret of most hooks) is never printed.
+  for (const line of await Promise.all(alertLines)) io.stderr.write(`distill: ${line}\n`);
+  if (collector && reportParts && report !== undefined) {
+    const data = collector.data({ title: values.title ?? `distill run: ${options.task}`, alerts: spend.alerts, ...(llmStage ? { llm: llmStage.summary() } : {}) });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(report, redactKnown(reportParts.renderReport(data), secrets));
+  }
   if (toTerminal) {
     io.stdout.write(redact(`${terminalRows.join('\n')}\n`));
     io.stderr.write('(records not written: stdout is a terminal. Use --out records.jsonl, or pipe stdout, for the full JSONL records.)\n\n');
@@ -612,6 +707,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const llmLines = llmStage ? formatLlmLines(llmStage.summary()) : [];
     io.stderr.write(redact(`${formatSummary(summary, { dryRun: options.dryRun ?? false, llmLines, ...(dryRunReason ? { dryRunReason } : {}) })}\n`));
     if (out) io.stderr.write(`Records: ${out}\n`);
+    if (report !== undefined) io.stderr.write(`Report: ${report}\n`);
   }
   if (interrupt.signal.aborted) {
     io.stderr.write(`Interrupted: ${summary.documents} documents have records; the rest were not read. Rerun the same command to continue: answered documents come from the cache.\n`);
@@ -659,6 +755,85 @@ async function benchCommand(argv: string[], io: CliIo): Promise<number> {
   return result.statuses.error ? 1 : 0;
 }
 
+export const reportHelp = `distill report <records.jsonl...> [--out report.html] [--title text] [--alert-usd N]
+
+Makes one self-contained HTML page from the records of one or more runs
+(- reads them from stdin): the stage funnel, the dollars with and without
+distillation, model calls, the savings per rule and label, cost per tag,
+and a sortable, filterable table of every document. It opens from disk,
+offline. A document's view (what was cut, and by which rule) needs the
+spans that "distill run --report" or "--spans" store in its record.
+
+Options:
+  --out <file.html>      where to write the page (default: report.html)
+  --title <text>         the page's title (default: distill report)
+  --alert-usd <usd>      show where the records' spend crossed this
+                         (repeatable)
+
+Example:
+  distill run mail/ --task "List every deadline" --spans --out records.jsonl
+  distill report records.jsonl --out mail.html --title "Mail, May"`;
+
+const reportFlags = {
+  out: { type: 'string' },
+  title: { type: 'string' },
+  'alert-usd': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+async function reportCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFlags(argv, reportFlags, 'report');
+  if (values.help) {
+    io.stdout.write(`${reportHelp}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('no records: give the JSONL files that "distill run --out" wrote, or - for stdin', { fix: 'for example: distill report records.jsonl --out report.html' });
+  for (const path of positionals) {
+    if (path !== '-' && !(await stat(path).then((found) => found.isFile(), () => false))) throw new UsageError(`no such file: ${path}`, { fix: 'give the JSONL files of records that "distill run --out" wrote' });
+  }
+  const alertUsd = values['alert-usd']?.map(Number);
+  checkOptions(configFileSchema, alertUsd ? { alerts: { usd: alertUsd } } : {}, { name: flagOf, got: (path) => values['alert-usd']?.[Number(/\d+/.exec(path)?.[0])] ?? '' });
+  const out = values.out ?? 'report.html';
+  await checkOutput(out);
+  const { ReportCollector, renderReport } = await import('./report/index.js');
+  const secrets = [io.env.OPENAI_API_KEY];
+  const collector = new ReportCollector({ secrets });
+  const spend = new SpendWatch(alertUsd);
+  let skipped = 0;
+  let records = 0;
+  for (const path of positionals) {
+    const lines = createInterface({ input: path === '-' ? io.stdin : createReadStream(path), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      const record = parseRecord(line);
+      if (!record) {
+        skipped++;
+        continue;
+      }
+      collector.add(record);
+      spend.add(record);
+      records++;
+    }
+  }
+  if (records === 0) throw new UsageError('no records found in the input', { fix: 'give the JSONL files that "distill run --out" wrote' });
+  const { writeFile } = await import('node:fs/promises');
+  const data = collector.data({ alerts: spend.alerts, ...(values.title === undefined ? {} : { title: values.title }) });
+  await writeFile(out, redactKnown(renderReport(data), secrets));
+  if (skipped > 0) io.stderr.write(`distill: ${skipped} lines were not records and were left out.\n`);
+  io.stderr.write(`Report: ${out} (${formatInt(data.documents)} documents)\n`);
+  return 0;
+}
+
+/** A JSONL line as a record, or undefined when it is not one (another tool's line, a truncated write). */
+function parseRecord(line: string): DistillRecord | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<DistillRecord>;
+    return typeof value === 'object' && value !== null && typeof value.source === 'string' && typeof value.status === 'string' && value.tokens && value.cost && Array.isArray(value.stages) ? (value as DistillRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function terminalLine(record: DistillRecord): string {
   const reduction = record.status === 'ok' ? ` ${formatInt(record.tokens.original)} → ${formatInt(record.tokens.distilled)} tokens (${percent(record.tokens.original - record.tokens.distilled, record.tokens.original)} removed), ${formatUsd(record.cost.distilledUsd)}` : '';
   const reason = record.error ? `: ${record.error}` : '';
@@ -666,8 +841,23 @@ function terminalLine(record: DistillRecord): string {
 }
 
 /** Every entry under the paths: files to load, and the records of entries with nothing to load (a dangling link). */
+/**
+ * Every entry under the paths: files to load, and the records of entries with nothing to load (a dangling link).
+ * A file in a subfolder of a folder given gets that subfolder's name as its `folder` tag (mail/billing/1.eml under
+ * mail/ is `folder: billing`), so the report can group costs by folder.
+ */
 async function* pathInputs(paths: string[]): AsyncGenerator<PipelineInput> {
-  for (const root of paths) yield* walkInputs(root);
+  for (const root of paths) {
+    for await (const entry of walkInputs(root)) {
+      const path = entry instanceof DistillDocument ? entry.source : readablePath(entry.path);
+      const [folder, ...rest] = relative(root, path).split(sep);
+      if (rest.length === 0 || folder === undefined || folder === '..' || folder === '') yield entry;
+      else if (entry instanceof DistillDocument) {
+        entry.tags.folder ??= folder;
+        yield entry;
+      } else yield { ...entry, tags: { folder, ...entry.tags } };
+    }
+  }
 }
 
 async function countInputs(paths: string[]): Promise<number> {
@@ -711,6 +901,11 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream, options: J
     }
     const item = value as Record<string, unknown>;
     const id = typeof item.id === 'string' || typeof item.id === 'number' ? String(item.id) : source;
+    const tags = item.tags === undefined ? undefined : lineTags(item.tags);
+    if (tags === null) {
+      yield invalidLine(id, `line ${number}: "tags" must be an object of strings, like {"feature": "search"}`);
+      continue;
+    }
     if (typeof item.path === 'string') {
       const path = isAbsolute(item.path) || options.root === undefined ? item.path : join(options.root, item.path);
       if (!options.allowAnyPath && !(await isUnder(resolve(root, item.path), root, (realRoot ??= realpath(root))))) {
@@ -722,7 +917,7 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream, options: J
         yield doc;
         continue;
       }
-      yield { path, id };
+      yield { path, id, ...(tags ? { tags } : {}) };
     }
     else if (typeof item.text === 'string') {
       yield {
@@ -730,9 +925,17 @@ export async function* readJsonlInputs(stream: NodeJS.ReadableStream, options: J
         text: item.text,
         ...(typeof item.format === 'string' ? { format: item.format as never } : {}),
         ...(typeof item.metadata === 'object' && item.metadata !== null ? { metadata: item.metadata as Record<string, unknown> } : {}),
+        ...(tags ? { tags } : {}),
       };
     } else yield invalidLine(id, `line ${number} has neither "text" nor "path"`);
   }
+}
+
+/** A JSONL line's `tags`, or null when they are not an object of strings. */
+function lineTags(value: unknown): Record<string, string> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const entries = Object.entries(value);
+  return entries.every(([key, tag]) => key !== '' && typeof tag === 'string') ? (Object.fromEntries(entries) as Record<string, string>) : null;
 }
 
 /** True when `path`, symlinks resolved, is `root` or inside it. A path that does not exist is judged as written (the loader then says it is missing). */
