@@ -20,6 +20,9 @@ export type {
 } from './document.js';
 export type { Stage, StageContext, StageFactory } from './stage.js';
 export type { DistillRecord } from './record.js';
+export type { SpanRecord } from './spans/trace.js';
+export { buildReport, type ReportOptions } from './report/index.js';
+export { SpendWatch, type AlertOptions, type SpendAlert } from './alerts.js';
 export type { StageEvent } from './runner.js';
 export { loadFile, loadInput, walkFiles, walkInputs, type DocumentInput, type LoadOptions, type WalkEntry, type WalkOptions } from './loaders/index.js';
 export { countTokens, o200k, type Tokenizer } from './tokens.js';

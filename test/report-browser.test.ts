@@ -95,7 +95,7 @@ describe.skipIf(!browserBinary.path)('report in Chromium', () => {
   it('shows an email’s transport headers struck through, attributed to their rule', async () => {
     const index = records.findIndex((record) => record.source.endsWith('forteana-reply.eml'));
     await openView(index);
-    const cuts = await page.locator('#doc-text del').evaluateAll((nodes) => nodes.map((node) => ({ text: node.textContent ?? '', title: node.getAttribute('title'), struck: getComputedStyle(node).textDecorationLine })));
+    const cuts = await page.locator('#doc-text del').evaluateAll((nodes) => nodes.map((node) => ({ text: node.textContent ?? '', title: node.getAttribute('title'), struck: node.ownerDocument.defaultView!.getComputedStyle(node).textDecorationLine })));
     const headers = cuts.filter((cut) => /^Received: /m.test(cut.text));
     expect(headers.length).toBeGreaterThan(0);
     const rule = 'regex:email-transport-headers';
@@ -112,8 +112,9 @@ describe.skipIf(!browserBinary.path)('report in Chromium', () => {
     for (const [index, record] of records.entries()) {
       await openView(index);
       const kept = await page.locator('#doc-text').evaluate((node) => {
-        const copy = node.cloneNode(true) as HTMLElement;
-        copy.querySelectorAll('del').forEach((cut) => cut.remove());
+        // The page's own DOM (the tests compile without DOM types): a copy without the removed text.
+        const copy = node.cloneNode(true) as typeof node;
+        copy.querySelectorAll('del').forEach((cut: { remove(): void }) => cut.remove());
         return copy.textContent;
       });
       expect(kept, record.source).toBe(record.distilled);
@@ -125,9 +126,7 @@ describe.skipIf(!browserBinary.path)('report in Chromium', () => {
 });
 
 async function openView(index: number): Promise<void> {
-  await page.evaluate(() => {
-    document.getElementById('view-title')!.textContent = '';
-  });
+  await page.locator('#view-title').evaluate((node) => (node.textContent = ''));
   await page.goto(`${reportUrl}#doc-${index}`);
-  await page.waitForFunction((source) => document.getElementById('view-title')?.textContent === source, records[index]!.source);
+  await expect.poll(() => page.locator('#view-title').textContent()).toBe(records[index]!.source);
 }
