@@ -15,6 +15,7 @@ import { formatNq, runNq, type NqResult } from './nq.js';
 import { measureCorpus, type CorpusResult } from './pipeline.js';
 import { defaultRelevanceModelPath } from '../stages/sections/relevance-model.js';
 import { defaultDevset, formatRetention, runRetention, type RetentionResult } from './retention.js';
+import { formatReportBench, reportBenchSizes, runReportBench, type ReportBenchResult } from './report.js';
 import { runScale, type ScaleResult } from './scale.js';
 
 const { values } = parseArgs({
@@ -28,7 +29,7 @@ const quick = values.quick;
 const only = values.only?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 
-const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; retention?: RetentionResult | string } = {
+const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; report?: ReportBenchResult; retention?: RetentionResult | string } = {
   startedAt: new Date().toISOString(),
   quick,
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -99,6 +100,15 @@ if (wanted('scale')) {
   say(`## scale: ${scale.documents} documents (SpamAssassin ham, repeated), whole local pipeline on ${scale.threads} threads`);
   say('');
   say(`${scale.documentsPerSecond} docs/s over ${scale.seconds} s; RSS by tenth of the run (MB): ${scale.rssMbByTenth.join(', ')}; growth first→last tenth ${scale.rssGrowthMb} MB`);
+  say('');
+}
+
+if (wanted('report')) {
+  const report = await runReportBench(quick ? reportBenchSizes.quick : reportBenchSizes.full);
+  results.report = report;
+  say(`## report: the HTML report's size and its load time in Chromium`);
+  say('');
+  say(formatReportBench(report));
   say('');
 }
 
