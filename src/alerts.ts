@@ -83,14 +83,9 @@ export function safeUrl(url: string): string {
   }
 }
 
-/** The JSON a webhook receives. */
-export interface AlertPayload {
+/** The JSON a webhook receives: the alert, with what sent it, the run's model and when. */
+export interface AlertPayload extends SpendAlert {
   event: 'distill.spend-alert';
-  thresholdUsd: number;
-  spentUsd: number;
-  estimated: boolean;
-  documents: number;
-  source: string;
   model: string;
   at: string;
 }
