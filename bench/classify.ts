@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { DistillDocument } from '../src/document.js';
 import { sectionize } from '../src/sections.js';
 import { o200k } from '../src/tokens.js';
-import { classifySections, clearClassifierCache, defaultMaxWindows, defaultModelPath, type ClassifySectionsOptions, type Classification } from '../stages/classify.js';
+import { classifySections, clearClassifierCache, defaultBatchSize, defaultMaxWindows, defaultModelPath, type ClassifySectionsOptions, type Classification } from '../stages/classify.js';
 import { sotu } from './corpora.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -58,7 +58,7 @@ const cpuSeconds = (since: NodeJS.CpuUsage) => {
 export async function benchClassify(options: { quick?: boolean; stage?: ClassifySectionsOptions } = {}): Promise<ClassifyBenchResult> {
   const quick = options.quick ?? false;
   const stageOptions = options.stage ?? {};
-  const batchSize = stageOptions.batchSize ?? 32;
+  const batchSize = stageOptions.batchSize ?? defaultBatchSize;
   let files = (await readdir(sotuDir)).filter((name) => name.endsWith('.txt')).sort();
   // Quick: every tenth speech, the same ones each run.
   if (quick) files = files.filter((_, index) => index % 10 === 0);
@@ -74,8 +74,8 @@ export async function benchClassify(options: { quick?: boolean; stage?: Classify
   const loadMs = performance.now() - started;
   const call = { batchSize, maxWindows: stageOptions.maxWindows ?? defaultMaxWindows };
 
-  // One warm-up batch, so the figures are steady-state throughput.
-  await classifier.classify(sections.slice(0, batchSize), call);
+  // A warm-up, so the figures are steady-state throughput.
+  await classifier.classify(sections.slice(0, Math.max(batchSize, 32)), call);
   let cpu = process.cpuUsage();
   started = performance.now();
   for (let offset = 0; offset < sections.length; offset += 256) {

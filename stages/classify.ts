@@ -67,7 +67,17 @@ export interface ClassifySectionsOptions {
   drop?: string[];
   /** The score a section needs for its label to drop it. @default 0.8 */
   threshold?: number;
-  /** Windows per model call. @default 32 */
+  /**
+   * Windows per model call. At 1 a section's label depends on its text
+   * alone; in a batch, ONNX Runtime's scores move in the eighth digit with
+   * the batch's shape, and which sections share a batch depends on the
+   * labels remembered from earlier documents, so a run's output would then
+   * depend on document order (and, on threads, on which thread read what).
+   * Batching buys little for this small model: on SpamAssassin sections a
+   * window per call was as fast, on SOTU (long sections) the classifier
+   * read about 20% less per CPU-second (bench/classify.ts --batch).
+   * @default 1
+   */
   batchSize?: number;
   /**
    * A long section is read through at most this many 64-token windows,
@@ -295,6 +305,9 @@ function sharesTerm(section: Section, query: ReadonlySet<string>): boolean {
   return [...terms(section.text), ...terms(section.headings.join(' '))].some((term) => query.has(term));
 }
 
+/** See `ClassifySectionsOptions.batchSize`: one window per model call, so that labels never depend on document order. */
+export const defaultBatchSize = 1;
+
 const unknownLabel: SectionLabel = { label: 'unknown', score: 0 };
 
 /** Labels kept per stage: enough for a run's recurring boilerplate, bounded so a long run's memory stays flat. */
@@ -355,7 +368,7 @@ function validate(options: ClassifySectionsOptions): Settings {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
   rejectUnknownOptions(options, classifyOptionsSchema);
   const { model, allowRemoteModels = false, task = 'text-classification', labels, hypothesisTemplate } = options;
-  const { drop = [], threshold = 0.8, batchSize = 32, classifier } = options;
+  const { drop = [], threshold = 0.8, batchSize = defaultBatchSize, classifier } = options;
   const { maxWindows = defaultMaxWindows, scope = 'task', scopeBudgetFactor = defaultScopeBudgetFactor, threads = defaultThreads } = options;
   if (model !== undefined && (typeof model !== 'string' || model.trim() === '')) {
     throw invalidOption('model', 'a model folder path or a hub id', model);
