@@ -108,8 +108,8 @@ Options:
                          least twice --threads)
   --threads <n|auto>     threads that run the local stages, a document each
                          at a time; auto is one per core, up to 4 (default:
-                         auto). Near duplicates are then looked for among
-                         each thread's documents; 1 runs in one thread
+                         auto); 1 runs in one thread. The output is the
+                         same whatever the thread count
   --root <folder>        with "-": a {"path": …} line may only name a file
                          under this folder (default: the current folder);
                          other lines get an error record, unread

@@ -11,6 +11,7 @@ import { runDocuments, runStages, type StageEvent } from './runner.js';
 import { startTrace, syncSpans } from './spans/trace.js';
 import type { Stage, StageContext } from './stage.js';
 import { o200k, type Tokenizer } from './tokens.js';
+import { Turnstile } from './turnstile.js';
 import { createStage, localStageNames, type StageName, type StageOptionsMap } from '../stages/index.js';
 import type { CallModelOptions } from '../stages/llm.js';
 import type { LocalStageName } from '../stages/names.js';
@@ -66,8 +67,10 @@ export interface PipelineOptions {
    * time; `1` runs them in the calling thread. More threads use more cores
    * (one per core is the fast setting). Needs stage options that can be
    * copied to a thread (no injected backends or classifiers) and the
-   * default tokenizer. Near duplicates (`sections.dedupe: 'run'`) are then
-   * looked for among the documents of the same thread.
+   * default tokenizer. With run-wide dedupe (`sections.dedupe: 'run'`, the
+   * default) the sections stage runs in the calling thread, over one document
+   * at a time in input order, so the output does not depend on the thread
+   * count; the stages before it run on the threads.
    * @default 1
    */
   threads?: number;
@@ -152,12 +155,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const localStages = localNames.map((name) => createStage(name, options[name]));
   const llmStages = llm ? [createStage('llm', llm)] : [];
   const stages = [...localStages, ...llmStages];
+  // From the first stage that depends on the documents before it (run-wide dedupe), the local stages run here, one
+  // document at a time in input order; the stages before it run concurrently (on threads, when asked).
+  const firstOrdered = localStages.findIndex((stage) => stage.ordered === true);
+  const split = firstOrdered === -1 ? localStages.length : firstOrdered;
+  const [freeStages, orderedStages] = [localStages.slice(0, split), localStages.slice(split)];
   const threads = options.threads ?? 1;
-  const pool = threads > 1 ? new LocalThreads({ size: threads, stages: localNames, options: threadOptions(options), context: { task: options.task, model, ...(options.budget === undefined ? {} : { budget: options.budget }) } }) : undefined;
+  const pool =
+    threads > 1 && split > 0
+      ? new LocalThreads({ size: threads, stages: localNames.slice(0, split), options: threadOptions(options), context: { task: options.task, model, ...(options.budget === undefined ? {} : { budget: options.budget }) } })
+      : undefined;
   const onStage = options.onStage;
-  const runLocal = pool
+  const runFree = pool
     ? (doc: DistillDocument) => pool.run(doc, onStage)
-    : (doc: DistillDocument) => runStages(doc, { stages: localStages, context, ...(onStage ? { onStage } : {}) });
+    : (doc: DistillDocument) => runStages(doc, { stages: freeStages, context, ...(onStage ? { onStage } : {}) });
+  const turnstile = new Turnstile();
+  const runOrdered = (doc: DistillDocument) => runStages(doc, { stages: orderedStages, context, ...(onStage ? { onStage } : {}) });
   // The budget is the pipeline's promise, whatever stages ran: checked here, between the local stages and the model.
   const budget = resolved.budget;
   const keepBudget = (doc: DistillDocument) => {
@@ -182,7 +195,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (options.spans && doc.active && !doc.data.spans) doc.data.spans = startTrace(doc.original);
     return doc;
   };
-  const prepare = async (input: PipelineInput) => keepBudget(await runLocal(await load(input)));
+  const prepare = async (input: PipelineInput) => {
+    if (orderedStages.length === 0) return keepBudget(await runFree(await load(input)));
+    // The turn is taken before the first await: `runDocuments` and `process` call this in input order.
+    const turn = turnstile.take();
+    try {
+      const doc = await runFree(await load(input));
+      return keepBudget(await turn.run(() => runOrdered(doc)));
+    } finally {
+      turn.end();
+    }
+  };
   const recordOptions = { task: options.task, model, tokenizer, ...(prices ? { prices } : {}) };
   const record = (doc: DistillDocument) => toRecord(doc, recordOptions);
 
@@ -199,7 +222,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     async ready() {
       if (pool) await pool.load();
-      for (const stage of pool ? llmStages : stages) await stage.load?.();
+      for (const stage of pool ? [...orderedStages, ...llmStages] : stages) await stage.load?.();
     },
     async close() {
       await Promise.all([pool?.close(), ...stages.map((stage) => stage.close?.())]);

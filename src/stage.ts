@@ -22,6 +22,14 @@ export interface StageContext {
 export interface Stage {
   readonly name: string;
   run(doc: DistillDocument, context: StageContext): void | DistillDocument | Promise<void | DistillDocument>;
+  /**
+   * The stage's output for a document depends on the documents it saw before
+   * (the sections stage's run-wide dedupe). A pipeline then runs it over one
+   * document at a time, in input order, in the calling thread, so that the
+   * output is the same whatever the thread count, concurrency or timing.
+   * @default false
+   */
+  readonly ordered?: boolean;
   /** Load what the stage needs (a model) ahead of the first document, so a failure shows once, up front. */
   load?(): Promise<unknown>;
   /** Release workers, models, connections. */

@@ -41,6 +41,8 @@ export interface SelectSectionsOptions {
   /**
    * Where near duplicates are looked for: `run` (earlier sections of this
    * document and what this stage kept from earlier documents), `document`, or `off`.
+   * Under `run` the stage is `ordered`: a pipeline gives it the documents
+   * one at a time, in input order, so "earlier" never depends on timing.
    * @default 'run'
    */
   dedupe?: 'run' | 'document' | 'off';
@@ -117,6 +119,8 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
 
   return {
     name: 'sections',
+    // What run-wide dedupe drops depends on what was kept from the documents before: they must come in input order.
+    ordered: settings.dedupe === 'run',
     load: () => (settings.relevanceModel === false ? Promise.resolve() : relevance()),
     async run(doc: DistillDocument, context: StageContext) {
       const budget = context.budget ?? settings.budget;

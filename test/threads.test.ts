@@ -15,8 +15,8 @@ import { readablePath, walkFiles } from '../src/loaders/walk.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const task = 'Who is involved, and what dates and figures are given?';
-// Near duplicates across documents are looked for per thread; per document, both runs must agree exactly.
-const base: PipelineOptions = { task, budget: 400, dryRun: true, llm: false, sections: { dedupe: 'document' } };
+// Run-wide dedupe included: the sections stage sees the documents in input order whatever the threads do.
+const base: PipelineOptions = { task, budget: 400, dryRun: true, llm: false };
 
 async function fixtureFiles(): Promise<string[]> {
   const files: string[] = [];
