@@ -373,7 +373,8 @@ export function callModel(options: CallModelOptions = {}): LlmStage {
         return fail(doc, error as DistillError, 'llm:cache');
       }
       if (hit) {
-        const savedUsd = costOf(model, hit.usage, priceOptions);
+        // An answer bought through the Batch API saved what it cost there: half, not the synchronous price.
+        const savedUsd = costOf(model, hit.usage, { ...priceOptions, batch: hit.batch === true });
         totals.cacheHits += 1;
         if (savedUsd !== null) {
           totals.savedByCacheUsd += savedUsd;

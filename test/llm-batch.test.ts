@@ -40,7 +40,7 @@ function stageOptions() {
 }
 
 describe('batch mode', () => {
-  it('round-trips 30 documents through the Batch API and into the records and the cache', async () => {
+  it('round-trips 30 documents through the Batch API and into the records and the cache, whose hits save batch prices', async () => {
     const docs = await speeches(30);
     const stage = callModel({ ...stageOptions(), batch: true });
     await Promise.all(docs.map((doc) => stage.run(doc, context)));
@@ -91,6 +91,14 @@ describe('batch mode', () => {
     expect(server.requests).toHaveLength(0);
     expect(rerun.summary()).toMatchObject({ cacheHits: 30, requests: 0 });
     expect(again.map((doc) => doc.data.response)).toEqual(merged.map((record) => record.response));
+    // Each hit saved what its answer cost in the batch, half the synchronous price, and the run's total is their sum.
+    const batchCost = new Map(collection.results.flatMap((result) => result.sources.map((source) => [source, result] as const)));
+    for (const doc of again) {
+      const bought = batchCost.get(doc.source)!;
+      expect(doc.data.llm!.savedUsd).toBeCloseTo(bought.costUsd!, 12);
+      expect(doc.data.llm!.savedUsd).toBeCloseTo(costOf('gpt-4o', bought.usage!)! / 2, 12);
+    }
+    expect(rerun.summary().savedByCacheUsd).toBeCloseTo(collection.totals.costUsd, 12);
   });
 
   it('does not submit again what a batch not yet collected holds', async () => {
