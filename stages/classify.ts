@@ -1,8 +1,9 @@
 import type { DistillDocument, RuleSaving, Section, SectionLabel } from '../src/document.js';
 import { DistillError, invalidOption } from '../src/errors.js';
 import { classifyOptionsSchema, rejectUnknownOptions } from '../src/options.js';
-import { sectionOffsets, sectionsOf, setSections } from '../src/sections.js';
+import { renderSections, sectionOffsets, sectionsOf, setSections } from '../src/sections.js';
 import type { Stage, StageContext } from '../src/stage.js';
+import type { Tokenizer } from '../src/tokens.js';
 import {
   defaultModelPath,
   loadClassifier,
@@ -276,15 +277,7 @@ export function classifySections(options: ClassifySectionsOptions = {}): Classif
       }
       doc.data.classification = { model: model.model, dropped, ...unreadPart };
       if (dropped.length === 0) return;
-      const savings = new Map<string, RuleSaving>();
-      for (const entry of dropped) {
-        const rule = `classify:${entry.label}`;
-        const saving = savings.get(rule) ?? { rule, hits: 0, tokensRemoved: 0 };
-        saving.hits++;
-        saving.tokensRemoved += entry.tokens;
-        savings.set(rule, saving);
-      }
-      doc.data.ruleSavings = [...(doc.data.ruleSavings ?? []), ...savings.values()];
+      doc.data.ruleSavings = [...(doc.data.ruleSavings ?? []), ...creditLabels(doc.value, sections, dropped, context.tokenizer)];
       if (doc.data.spans) {
         // Span capture: each dropped section is credited to its label (see src/spans/trace.ts).
         const offsets = sectionOffsets(doc.value, sections);
@@ -298,6 +291,29 @@ export function classifySections(options: ClassifySectionsOptions = {}): Classif
       setSections(doc, kept);
     },
   };
+}
+
+/**
+ * Each dropped label's saving, in exact o200k tokens of the rendered text,
+ * so the savings sum to the stage's own token change (as the regex stage's
+ * rules do): a section's own count leaves out the separator that goes with
+ * it. Labels are taken away one after another, in the order they were first
+ * dropped, and each is credited with what its step removed.
+ */
+function creditLabels(text: string, sections: readonly Section[], dropped: Classification['dropped'], tokenizer: Tokenizer): RuleSaving[] {
+  const savings: RuleSaving[] = [];
+  const gone = new Set<string>();
+  let remaining = sections;
+  let tokens = tokenizer.count(text);
+  for (const label of new Set(dropped.map((entry) => entry.label))) {
+    const ids = new Set(dropped.filter((entry) => entry.label === label).map((entry) => entry.section));
+    for (const id of ids) gone.add(id);
+    remaining = remaining.filter((section) => !gone.has(section.id));
+    const after = tokenizer.count(renderSections(remaining));
+    savings.push({ rule: `classify:${label}`, hits: ids.size, tokensRemoved: tokens - after });
+    tokens = after;
+  }
+  return savings;
 }
 
 /** Whether the section's text or heading path holds one of the task's terms (the sections stage's stemmed terms). */
