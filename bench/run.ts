@@ -14,6 +14,7 @@ import { annotatedFixtures, sotu, spamAssassin } from './corpora.js';
 import { formatNq, runNq, type NqResult } from './nq.js';
 import { measureCorpus, type CorpusResult } from './pipeline.js';
 import { defaultRelevanceModelPath } from '../stages/sections/relevance-model.js';
+import { benchLinearity, formatLinearity, type LinearityResult } from './regex-linear.js';
 import { defaultDevset, formatRetention, runRetention, type RetentionResult } from './retention.js';
 import { formatReportBench, reportBenchSizes, runReportBench, type ReportBenchResult } from './report.js';
 import { runScale, type ScaleResult } from './scale.js';
@@ -29,7 +30,7 @@ const quick = values.quick;
 const only = values.only?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 
-const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; report?: ReportBenchResult; retention?: RetentionResult | string } = {
+const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; report?: ReportBenchResult; linearity?: LinearityResult; retention?: RetentionResult | string } = {
   startedAt: new Date().toISOString(),
   quick,
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -109,6 +110,15 @@ if (wanted('report')) {
   say(`## report: the HTML report's size and its load time in Chromium`);
   say('');
   say(formatReportBench(report));
+  say('');
+}
+
+if (wanted('linear')) {
+  const linearity = benchLinearity();
+  results.linearity = linearity;
+  say('## regex rules on adversarial input');
+  say('');
+  say(`\`\`\`\n${formatLinearity(linearity)}\n\`\`\``);
   say('');
 }
 
