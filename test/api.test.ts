@@ -89,22 +89,29 @@ describe('public API', () => {
       { highWaterMark: 1 },
     );
     let consumed = 0;
+    let stalled: () => void = () => undefined;
+    const stalls = new Promise<void>((resolve) => (stalled = resolve));
     const sink = new Writable({
       objectMode: true,
       highWaterMark: 1,
       write(_record, _encoding, done) {
         consumed++;
-        // A slow sink: after 20 records it stalls, and the run is aborted.
+        // A slow sink: it takes 20 records, then never finishes the 20th.
         if (consumed < 20) setImmediate(done);
+        else stalled();
       },
     });
     const controller = new AbortController();
     const running = streamPipeline(source, distill.stream({ task: 'costs', dryRun: true, stages: ['regex'], concurrency: 2 }), sink, { signal: controller.signal }).catch(() => {});
+    // Abort once the sink has stalled, however long the pipeline took to get there, and after giving an unbounded
+    // reader time to run ahead: without backpressure the 2,000 tiny documents are all pulled long before.
+    await stalls;
     await new Promise((resolve) => setTimeout(resolve, 500));
+    const pulledWhileStalled = pulled;
     controller.abort();
     await running;
     expect(consumed).toBe(20);
-    expect(pulled).toBeLessThan(200);
+    expect(pulledWhileStalled).toBeLessThan(200);
   });
 
   it('rejects bad options at construction, naming the option and value', () => {
