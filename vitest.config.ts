@@ -8,6 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Hands test files a place for "service not installed" notices and prints them once each at the end.
-    globalSetup: ['test/helpers/services-setup.ts'],
+    // Builds dist/ once, before any file runs: the CLI tests spawn bin/distill.js, which imports it.
+    globalSetup: ['test/helpers/build-setup.ts', 'test/helpers/services-setup.ts'],
   },
 });

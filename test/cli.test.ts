@@ -1,9 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DistillRecord } from '../src/record.js';
 import { defaultReply, startOpenAIServer, type OpenAIServer } from './helpers/openai-server.js';
@@ -16,7 +14,6 @@ import { defaultReply, startOpenAIServer, type OpenAIServer } from './helpers/op
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin/distill.js');
 const docs = join(root, 'fixtures/docs');
-const run = promisify(execFile);
 const task = 'Who is involved, and what dates and figures are given?';
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string) {
@@ -51,7 +48,6 @@ describe('cli', () => {
   let scratch: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(root, 'dist/src/cli.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
     server = await startOpenAIServer();
     scratch = await mkdtemp(join(tmpdir(), 'distill-cli-'));
   });

@@ -1,5 +1,4 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -38,7 +37,6 @@ describe('hostile inputs', () => {
   let records: Map<string, DistillRecord>;
 
   beforeAll(async () => {
-    if (!existsSync(join(root, 'dist/src/cli.js'))) await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
     const dir = await mkdtemp(join(tmpdir(), 'distill-hostile-'));
     manifest = JSON.parse((await run(process.execPath, [join(root, 'fixtures/hostile/make.mjs'), dir])).stdout) as Manifest;
     result = await cli(['run', manifest.root, '--task', 'What figures are given?', '--dry-run', '--stages', 'regex,sections', '--threads', '1']);

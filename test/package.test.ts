@@ -16,7 +16,8 @@ const run = promisify(execFile);
 describe('package', () => {
   it('packs, installs into a fresh project, and runs createPipeline and a single stage from the import', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'distill-pack-'));
-    await run('npm', ['pack', '--pack-destination', folder], { cwd: root });
+    // Packs the dist/ the global setup built: `prepare` would rebuild it while other test files import it.
+    await run('npm', ['pack', '--ignore-scripts', '--pack-destination', folder], { cwd: root });
     const tarball = (await readdir(folder)).find((name) => name.endsWith('.tgz'))!;
     const project = join(folder, 'app');
     await run('mkdir', ['-p', project]);
