@@ -51,9 +51,24 @@ describe('extractEntities options', () => {
     expect(backend.load).toHaveBeenCalledTimes(1);
   });
 
-  it('starts no worker until a document arrives', async () => {
-    const stage = extractEntities({ workers: 2 });
-    await expect(stage.close!()).resolves.toBeUndefined();
+  it('starts no worker thread until a document arrives, and close() ends the ones it started', async () => {
+    const started: { exited: Promise<number> }[] = [];
+    const count = (worker: import('node:worker_threads').Worker) => started.push({ exited: new Promise((resolve) => worker.once('exit', resolve)) });
+    process.on('worker', count);
+    try {
+      const stage = extractEntities({ workers: 2 });
+      await stage.load!();
+      expect(started).toHaveLength(0);
+      const doc = documentOf(sample);
+      await stage.run(doc, context);
+      expect(doc.data.entities?.some((entity) => entity.type === 'money' && entity.text === '$13 millions')).toBe(true);
+      expect(started.length).toBeGreaterThanOrEqual(1);
+      await stage.close!();
+      // Every thread it started has exited, not merely been asked to.
+      await Promise.all(started.map((worker) => worker.exited));
+    } finally {
+      process.off('worker', count);
+    }
   });
 });
 

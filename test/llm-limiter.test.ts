@@ -30,10 +30,22 @@ describe('SlidingWindowLimiter', () => {
     expect(maxInWindow(times, 60_000 + limiter.marginMs + 1)).toBe(20);
   });
 
-  it('shows the double burst p-queue-style fixed intervals would allow', () => {
-    // 20 at the end of one fixed minute and 20 at the start of the next.
-    const fixed = [...Array.from({ length: 20 }, (_, index) => 59_000 + index), ...Array.from({ length: 20 }, (_, index) => 60_000 + index)];
-    expect(maxInWindow(fixed, 60_000)).toBe(40);
+  it('holds back the second burst that fixed per-minute intervals (p-queue style) would send across a minute boundary', async () => {
+    const clock = new VirtualClock(59_000);
+    const limiter = new SlidingWindowLimiter({ rpm: 20, clock });
+    const times: number[] = [];
+    const send = async () => {
+      await limiter.acquire();
+      times.push(clock.now());
+    };
+    // 20 requests at the end of one fixed minute, then 20 more asked for at the start of the next.
+    for (let index = 0; index < 20; index += 1) await send();
+    expect(times.at(-1)).toBe(59_000);
+    clock.advance(60_000 - clock.now());
+    for (let index = 0; index < 20; index += 1) await send();
+    expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(20);
+    // The 21st waited for the first to leave the window, not merely for the fixed minute to turn.
+    expect(times[20]).toBeGreaterThanOrEqual(59_000 + 60_000);
   });
 
   it('counts prompt plus max_tokens against tpm', async () => {
