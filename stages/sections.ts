@@ -225,8 +225,10 @@ export function selectSections(options: SelectSectionsOptions = {}): Stage {
       }
 
       if (doc.data.spans) doc.data.spanHints = removalHints(doc, { sections, units: shape.units, kept, keptUnits, duplicates, duplicateSet, noise });
-      // A document that fits as it is stays byte for byte as it is (re-rendering would normalise its blank lines).
-      if (!(cut === 'fits' && duplicates.length === 0)) setSections(doc, kept);
+      // A document this stage removed nothing from stays byte for byte as it is: re-rendering would normalise its blank
+      // lines, a change of tokens that no rule made and none would be credited with.
+      const removedNothing = (cut === 'fits' || cut === 'whole') && kept.length === sections.length;
+      if (!removedNothing) setSections(doc, kept);
       if (settings.dedupe === 'run') {
         for (const section of kept) {
           if (section.kind === 'heading') continue;

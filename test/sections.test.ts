@@ -246,6 +246,17 @@ describe('selectSections', () => {
     expect(doc.value).toBe(text);
   });
 
+  it.each([
+    ['fits the budget', 'revenue', 40],
+    ['has no budget, and the task matches it', 'revenue', undefined],
+    ['has no budget, and the task matches nothing', 'weather', undefined],
+  ])('leaves a document it removes nothing from byte for byte when it %s', async (_, task, budget) => {
+    const text = 'ANNUAL REPORT\nRevenue rose by 12% to $4.1 million.\n\n\n\nCosts fell.   ';
+    const doc = await distil(text, task, budget);
+    expect(doc.value).toBe(text);
+    expect(doc.data.ruleSavings ?? []).toEqual([]);
+  });
+
   it('warns when no sentence fits the budget', async () => {
     const doc = await distil('A single sentence that is far longer than a budget of two tokens.', 'sentence', 2);
     expect(doc.value).toBe('');
