@@ -38,7 +38,8 @@ function reconcile(records: readonly DistillRecord[]) {
     for (const stage of record.stages) {
       const credited = (stage.rules ?? []).reduce((sum, rule) => sum + rule.tokensRemoved, 0);
       for (const rule of stage.rules ?? []) rules.add(rule.rule.startsWith('classify:') ? 'classify:*' : rule.rule);
-      if (stage.rules && credited !== stage.tokensIn - stage.tokensOut) mismatches.push(`${record.id} ${stage.stage}: ${stage.tokensIn} → ${stage.tokensOut}, rules ${credited}`);
+      // Every stage, also one that reports no rules: a change nobody is credited with is a mismatch too.
+      if (credited !== stage.tokensIn - stage.tokensOut) mismatches.push(`${record.id} ${stage.stage}: ${stage.tokensIn} → ${stage.tokensOut}, rules ${credited}`);
     }
   }
   return { mismatches, rules: [...rules].sort() };
