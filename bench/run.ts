@@ -14,6 +14,7 @@ import { annotatedFixtures, sotu, spamAssassin } from './corpora.js';
 import { formatNq, runNq, type NqResult } from './nq.js';
 import { measureCorpus, type CorpusResult } from './pipeline.js';
 import { defaultRelevanceModelPath } from '../stages/sections/relevance-model.js';
+import { formatHostile, runHostile, type HostileResult } from './hostile.js';
 import { benchLinearity, formatLinearity, type LinearityResult } from './regex-linear.js';
 import { defaultDevset, formatRetention, runRetention, type RetentionResult } from './retention.js';
 import { formatReportBench, reportBenchSizes, runReportBench, type ReportBenchResult } from './report.js';
@@ -30,7 +31,7 @@ const quick = values.quick;
 const only = values.only?.split(',');
 const wanted = (name: string) => !only || only.includes(name);
 
-const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; report?: ReportBenchResult; linearity?: LinearityResult; retention?: RetentionResult | string } = {
+const results: { startedAt: string; quick: boolean; machine: Record<string, unknown>; corpora: CorpusResult[]; nq?: NqResult; scale?: ScaleResult; report?: ReportBenchResult; linearity?: LinearityResult; hostile?: HostileResult; retention?: RetentionResult | string } = {
   startedAt: new Date().toISOString(),
   quick,
   machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -119,6 +120,16 @@ if (wanted('linear')) {
   say('## regex rules on adversarial input');
   say('');
   say(`\`\`\`\n${formatLinearity(linearity)}\n\`\`\``);
+  say('');
+}
+
+if (wanted('hostile')) {
+  // The full run reads a 49 MB file and 200,000 headings, which takes minutes; the quick one keeps the shape, smaller.
+  const hostile = await runHostile(quick ? { bigMegabytes: 2, headings: 20_000 } : {});
+  results.hostile = hostile;
+  say('## hostile inputs (fixtures/hostile/make.mjs, plus the large files), whole local pipeline, dry');
+  say('');
+  say(`\`\`\`\n${formatHostile(hostile)}\n\`\`\``);
   say('');
 }
 
