@@ -83,6 +83,18 @@ async function answeredRecords(out: string): Promise<DistillRecord[]> {
   return records.filter((record) => record.response !== undefined);
 }
 
+/** Reruns over the same cache: it exits 0, no document was paid for twice over both runs, and every answer was paid once. */
+async function rerunPaysOnce(server: OpenAIServer, cache: string, name: string): Promise<DistillRecord[]> {
+  const out = join(scratch, name);
+  const rerun = await start(server, cache, out).exited;
+  expect(rerun.code, rerun.stderr).toBe(0);
+  const paid = paidSources(server.requests);
+  expect(paidTwice(paid)).toEqual([]);
+  const answered = await answeredRecords(out);
+  expect(new Set(paid)).toEqual(new Set(answered.map((record) => record.source)));
+  return answered;
+}
+
 describe('a killed run, rerun', () => {
   it('buys no answer twice after SIGKILL', async () => {
     // Past the first answers the server holds every request unanswered, so at the kill each answer it gave is cached
@@ -97,14 +109,8 @@ describe('a killed run, rerun', () => {
     expect((await first.exited).signal).toBe('SIGKILL');
     holding = false;
 
-    const out = join(scratch, 'rerun-after-kill.jsonl');
-    const rerun = await start(server, cache, out).exited;
-    expect(rerun.code, rerun.stderr).toBe(0);
-    const paid = paidSources(server.requests);
-    expect(paidTwice(paid)).toEqual([]);
-    const answered = await answeredRecords(out);
+    const answered = await rerunPaysOnce(server, cache, 'rerun-after-kill.jsonl');
     expect(answered.length).toBeGreaterThan(answeredBeforeStop * 2);
-    expect(new Set(paid)).toEqual(new Set(answered.map((record) => record.source)));
   }, 300_000);
 
   it('buys no answer twice after Ctrl-C', async () => {
@@ -120,12 +126,6 @@ describe('a killed run, rerun', () => {
     const paidBefore = server.answered().length;
     expect(paidBefore).toBeLessThan(corpus.inputs.length / 2);
 
-    const out = join(scratch, 'rerun-after-interrupt.jsonl');
-    const rerun = await start(server, cache, out).exited;
-    expect(rerun.code, rerun.stderr).toBe(0);
-    const paid = paidSources(server.requests);
-    expect(paidTwice(paid)).toEqual([]);
-    const answered = await answeredRecords(out);
-    expect(new Set(paid)).toEqual(new Set(answered.map((record) => record.source)));
+    await rerunPaysOnce(server, cache, 'rerun-after-interrupt.jsonl');
   }, 300_000);
 });
