@@ -124,7 +124,7 @@ export const classifyOptionsSchema = options(
   'an object of classify stage options',
 );
 
-const scoreWeightNames = ['context', 'neighbour', 'heading', 'entity', 'name', 'coverage', 'phrase', 'headingTerms', 'lead', 'meaning', 'region', 'regionUnits'] as const;
+const scoreWeightNames = ['context', 'neighbour', 'heading', 'entity', 'name', 'coverage', 'phrase', 'headingTerms', 'lead', 'meaning', 'region', 'regionUnits', 'feedback'] as const;
 // Fails to compile when a weight is added to or removed from ScoreWeights without this list.
 const scoreWeightShape = Object.fromEntries(scoreWeightNames.map((name) => [name, nonNegativeNumber().optional()])) as { [K in (typeof scoreWeightNames)[number]]: z.ZodOptional<z.ZodNumber> } satisfies ShapeOf<ScoreWeights>;
 

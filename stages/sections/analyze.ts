@@ -49,6 +49,29 @@ function computeTerms(text: string): string[] {
     if (token.length === 0 || stopWords.has(token)) continue;
     out.push(/^\d/.test(token) ? token : stem(token));
   }
+  out.push(...literals(text));
+  return out;
+}
+
+/**
+ * Literals: a version, a dotted or snake_case name, a number with its
+ * separators (`0.2.3`, `gc.auto`, `utf-8`, `max_retries`, `2,600`), as one
+ * term beside its parts. Split into words, `1.2.3` matches every sentence
+ * holding a 1, a 2 and a 3; whole, it matches only itself, so a task that
+ * quotes one finds the unit that holds it. Hyphenated words of letters only
+ * are left to the phrase score: they are prose, not names.
+ */
+const literal = /[\p{L}\p{N}_]+(?:[.\-_/:,][\p{L}\p{N}_]+)+/gu;
+
+function literals(text: string): string[] {
+  const out: string[] = [];
+  for (const match of fold(text).matchAll(literal)) {
+    const candidate = match[0];
+    // "end.The" or "a,b" glued by a missing space are not names: require a digit, or a dot or underscore between word characters.
+    if (!/\d/.test(candidate) && !/[\p{L}\p{N}][._][\p{L}\p{N}]/u.test(candidate)) continue;
+    if (/,/.test(candidate) && !/^\d{1,3}(?:,\d{3})+$/.test(candidate)) continue;
+    out.push(candidate);
+  }
   return out;
 }
 

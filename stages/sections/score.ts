@@ -47,9 +47,11 @@ export interface ScoreWeights {
   region: number;
   /** Units on each side that make a unit's region. @default 6 */
   regionUnits: number;
+  /** Weight of the pseudo-relevance feedback pass (see `feedback`). 0 turns it off. @default 0.3 */
+  feedback: number;
 }
 
-export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2, lead: 0.5, meaning: 0.5, region: 0.75, regionUnits: 6 };
+export const defaultWeights: ScoreWeights = { context: 0.6, neighbour: 0.3, heading: 0.6, entity: 0.3, name: 0.3, coverage: 1, phrase: 0.5, headingTerms: 2, lead: 0.5, meaning: 0.5, region: 0.75, regionUnits: 6, feedback: 0.3 };
 
 /** Labels a classifier gives to text nobody asks about; their sections are down-weighted by the label's score. */
 const noiseLabel = /noise|legal|disclaim|navigation|nav|menu|footer|header|signature|quoted|quote|reference|bibliograph|boilerplate|advert|\bads?\b|cookie|spam|unsubscribe|toc|table.of.contents/i;
@@ -83,9 +85,61 @@ const b = 0.75;
 /** Scores every unit in place; returns whether the task matched anything lexically (else scores are centrality). */
 export function scoreUnits(input: ScoreInput): { lexical: boolean } {
   const { outline, weights } = input;
-  const query = [...new Set(terms(input.task))];
   const all = outline.units.flat();
   if (all.length === 0) return { lexical: false };
+  const lexical = lexicalScores(input, input.task, all);
+  if (lexical && weights.feedback > 0) feedback(input, all, weights.feedback);
+  if (!lexical) centrality(outline, all);
+  const multipliers = outline.units.map((units) => (units.length > 0 ? multiplierOf(input, units[0]!.section) : 1));
+  if (input.vectors && weights.meaning > 0) blendMeaning(input.vectors, input.task, outline, multipliers, weights.meaning);
+  if (weights.region > 0 && weights.regionUnits >= 1) addRegion(all, weights.region, Math.round(weights.regionUnits));
+  return { lexical };
+}
+
+/**
+ * Pseudo-relevance feedback (RM3's idea, inside one document): the terms
+ * that the best-scoring units share, weighted by how rare they are in the
+ * document, are the document's own words for what the task asks; a second
+ * lexical pass with them, scaled to its best, adds `weight` to the first
+ * pass scaled to its best. It finds the option names and the vocabulary of
+ * a region the task describes in other words.
+ */
+function feedback(input: ScoreInput, all: readonly Unit[], weight: number): void {
+  const top = [...all].sort((left, right) => right.score - left.score).slice(0, feedbackUnits);
+  const query = new Set(terms(input.task));
+  const frequency = new Map<string, number>();
+  for (const unit of all) for (const term of new Set(unit.terms)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
+  const mass = new Map<string, number>();
+  const bestScore = top[0]?.score ?? 0;
+  if (!(bestScore > 0)) return;
+  for (const unit of top) {
+    const share = unit.score / bestScore;
+    for (const term of new Set(unit.terms)) {
+      if (query.has(term) || term.length < 2) continue;
+      const count = frequency.get(term) ?? 1;
+      if (count < 2) continue;
+      mass.set(term, (mass.get(term) ?? 0) + share * Math.log(all.length / count));
+    }
+  }
+  const expansion = [...mass].filter(([, value]) => value > 0).sort((left, right) => right[1] - left[1]).slice(0, feedbackTerms).map(([term]) => term);
+  if (expansion.length === 0) return;
+  const first = all.map((unit) => unit.score);
+  const firstBest = largest(first);
+  if (!lexicalScores(input, expansion, all)) {
+    all.forEach((unit, index) => (unit.score = first[index]!));
+    return;
+  }
+  const secondBest = largest(all.map((unit) => unit.score));
+  all.forEach((unit, index) => (unit.score = first[index]! / firstBest + (secondBest > 0 ? (weight * unit.score) / secondBest : 0)));
+}
+
+const feedbackUnits = 5;
+const feedbackTerms = 10;
+
+/** Lexical scores of every unit against `task`, into `unit.score`; whether anything matched. */
+function lexicalScores(input: ScoreInput, task: string | readonly string[], all: readonly Unit[]): boolean {
+  const { outline, weights } = input;
+  const query = [...new Set(typeof task === 'string' ? terms(task) : task)];
 
   // Sentence-level BM25, with document frequencies over the units.
   const unitIdf = idf(query, all.map((unit) => unit.terms));
@@ -107,14 +161,13 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
   const sectionIdf = idf(query, bodies);
   const averageSection = average(bodies.map((body) => body.length));
   const idfMass = [...sectionIdf.values()].reduce((sum, value) => sum + value, 0);
-  const pairs = queryPairs(input.task);
+  const pairs = typeof task === 'string' ? queryPairs(task) : [];
 
   const entityTypes = entityTypesByUnit(input, all);
   const foldedNames = input.wants.names.map((name) => fold(name)).filter((name) => name.length > 1);
   const wanted = new Set(input.wants.types);
 
   let lexical = false;
-  const multipliers: number[] = outline.units.map(() => 1);
   for (let index = 0; index < outline.units.length; index++) {
     const units = outline.units[index]!;
     if (units.length === 0) continue;
@@ -132,9 +185,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
     }
     const path = outline.ancestors[index]!;
     const heading = bm25(query, pathTerms[index]!, sectionIdf, Math.max(4, averageSection / 8));
-    let multiplier = labelMultiplier(input, section.id);
-    if (path.some((ancestor) => noiseHeading.test(titleOf(outline.sections[ancestor]!.text)))) multiplier *= 0.5;
-    multipliers[index] = multiplier;
+    const multiplier = multiplierOf(input, index);
 
     for (const unit of units) {
       const ownScore = sentence.get(unit)!;
@@ -155,11 +206,7 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
       unit.score = score * multiplier;
     }
   }
-
-  if (!lexical) centrality(outline, all);
-  if (input.vectors && weights.meaning > 0) blendMeaning(input.vectors, input.task, outline, multipliers, weights.meaning);
-  if (weights.region > 0 && weights.regionUnits >= 1) addRegion(all, weights.region, Math.round(weights.regionUnits));
-  return { lexical };
+  return lexical;
 }
 
 /**
@@ -255,6 +302,14 @@ function phraseHits(pairs: readonly string[], sectionTerms: readonly string[]): 
   return pairs.filter((pair) => present.has(pair)).length;
 }
 
+/** A section's label or prior, and a noise heading above it (references, notes), as one factor on its units' scores. */
+function multiplierOf(input: ScoreInput, index: number): number {
+  const { outline } = input;
+  let multiplier = labelMultiplier(input, outline.sections[index]!.id);
+  if (outline.ancestors[index]!.some((ancestor) => noiseHeading.test(titleOf(outline.sections[ancestor]!.text)))) multiplier *= 0.5;
+  return multiplier;
+}
+
 function titleOf(headingText: string): string {
   return headingText.split('\n', 1)[0]!.replace(/^#+\s*/, '').replace(/^[\d.]+\s+/, '').trim();
 }
@@ -289,7 +344,7 @@ function labelMultiplier(input: ScoreInput, sectionId: string): number {
  * central a unit is to the document: its terms' document frequency, with
  * section leads first. Small scores, so they never outrank a real match.
  */
-function centrality(outline: Outline, all: Unit[]): void {
+function centrality(outline: Outline, all: readonly Unit[]): void {
   const frequency = new Map<string, number>();
   for (const unit of all) for (const term of new Set(unit.terms)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
   const total = all.length;
@@ -310,7 +365,7 @@ function centrality(outline: Outline, all: Unit[]): void {
   }
 }
 
-function entityTypesByUnit(input: ScoreInput, all: Unit[]): Map<Unit, Set<Entity['type']>> {
+function entityTypesByUnit(input: ScoreInput, all: readonly Unit[]): Map<Unit, Set<Entity['type']>> {
   const byUnit = new Map<Unit, Set<Entity['type']>>();
   if (input.wants.types.length === 0) return byUnit;
   if (input.entities) {
