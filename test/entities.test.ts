@@ -294,6 +294,9 @@ describe('taskEntityWants', () => {
     ['Who met with Lincoln, Grant and NASA in "Camp David"?', ['person', 'organization'], ['Camp David', 'Lincoln', 'Grant', 'NASA']],
     ["What is IBM's price?", ['money', 'percent', 'number'], ['IBM']],
     ['Summarize the speech', [], []],
+    // A sentence's capitalised first word names nothing on its own; a run of capitals there still does.
+    ['Walk me through the plan. Draft a memo on what Carter asked Congress for.', [], ['Carter', 'Congress']],
+    ['New Mexico: what did it get?', [], ['New Mexico']],
   ])('%j asks for %j and names %j', (task, types, names) => {
     expect(taskEntityWants(task)).toEqual({ types, names });
   });

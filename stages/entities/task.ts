@@ -95,7 +95,9 @@ function namesIn(task: string): string[] {
     const end = start + word.length;
     // Punctuation between words ends a name ("Lincoln, Grant" are two names).
     if (run.length > 0 && /\S/.test(unquoted.slice(run.at(-1)!.end, start))) flush();
-    const capitalised = /^\p{Lu}/u.test(word) && !notNames.has(word.toLowerCase());
+    // A sentence's first word is capitalised whatever it is ("Make a list", "Walk me through"): alone it names nothing.
+    const opensSentence = run.length === 0 && /(?:^|[.?!:;]\s*|\n\s*)$/.test(unquoted.slice(0, start)) && !/^\p{Lu}[\p{L}\p{N}.&'’-]*\s+\p{Lu}/u.test(unquoted.slice(start));
+    const capitalised = /^\p{Lu}/u.test(word) && !notNames.has(word.toLowerCase()) && !opensSentence;
     const acronym = /^\p{Lu}{2,}\d*$/u.test(word);
     if (capitalised || acronym) {
       run.push({ word, start, end });
