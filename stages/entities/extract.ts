@@ -51,9 +51,12 @@ export const taggerTypes: ReadonlySet<EntityType> = new Set(['person', 'place', 
 /** Just the parts of a compromise term we read; its typings do not describe terms. */
 interface Term {
   text: string;
+  pre: string;
   post: string;
   tags: Set<string>;
-  offset?: { start: number; length: number };
+  /** Sentence and position, as compromise's `index` hook numbers them. */
+  index?: [number, number];
+  offset?: { index: number; start: number; length: number };
 }
 
 interface View {
@@ -72,6 +75,8 @@ interface TaggedDocument {
   percentages(): View;
   numbers(): View;
   dates(options?: object): View;
+  /** A view of the same document over other pointers (`undefined`: all of it). */
+  update(pointers: undefined): TaggedDocument;
 }
 
 const prepositionLike = new Set(['Preposition', 'Conjunction']);
@@ -89,30 +94,77 @@ const percentWords = /^(?:percent(?:age)?|per|cent|%|points?)$/i;
  * // [{ type: 'money', text: '$13 millions', normalized: '13000000 USD', start: 9, end: 21 }]
  */
 export function extractFromText(text: string, types: ReadonlySet<EntityType>, options: ExtractTextOptions = {}): FoundEntity[] {
-  const found: FoundEntity[] = [];
-  const emails = findEmails(text);
-  const urls = findUrls(text).filter((span) => !overlapsAny(span, emails));
-  const phones = findPhones(text).filter((span) => !overlapsAny(span, urls) && !overlapsAny(span, emails));
-  const exact = [...emails, ...urls, ...phones];
-  if (types.has('email')) for (const span of emails) found.push(entity('email', text, span));
-  if (types.has('url')) for (const span of urls) found.push(entity('url', text, span));
-  if (types.has('phone')) for (const span of phones) found.push(entity('phone', text, span));
+  return extractTexts([{ text, tagger: options.tagger !== false, ...(options.ranges === undefined ? {} : { ranges: options.ranges }) }], types, options.referenceDate)[0]!;
+}
 
-  const wantsTagger = options.tagger !== false && [...types].some((type) => taggerTypes.has(type));
-  // Sections with no letters or digits (rules, separators) cannot hold a tagged entity; skip the tagger's fixed cost.
-  if (wantsTagger) {
-    const ranges = options.ranges;
-    // Outside the ranges, every character but a line break becomes a space: one tagger call for the whole
+/** One backend job: every section's entities, in order (the worker threads and the in-process backend share it). */
+export function extractJob(job: { sections: readonly ExtractSection[]; types: readonly EntityType[]; referenceDate?: string }): FoundEntity[][] {
+  return extractTexts(job.sections, new Set<EntityType>(job.types), job.referenceDate);
+}
+
+/** A section as the backend gets it: its text, whether the tagger reads it, and the parts it reads. */
+export interface ExtractSection {
+  text: string;
+  tagger: boolean;
+  ranges?: readonly Span[];
+}
+
+/**
+ * The tagger reads consecutive sections together, up to about this many
+ * characters a call: each call has a fixed cost (every post-tagger rule
+ * and every view runs over the call's document), which for short sections
+ * (a heading, a line of a list) is most of it. Each section is still
+ * tokenised on its own and read at its own offsets, so what it yields does
+ * not depend on its neighbours.
+ */
+export const taggerWindowChars = 16_000;
+
+/** Calls to the compromise tagger so far in this thread (a section read alone costs one; a window of sections, one). */
+export const taggerCalls = { count: 0 };
+
+function extractTexts(sections: readonly ExtractSection[], types: ReadonlySet<EntityType>, referenceDate: string | undefined): FoundEntity[][] {
+  const wantsTagger = [...types].some((type) => taggerTypes.has(type));
+  const found: FoundEntity[][] = [];
+  const exacts: Span[][] = [];
+  // The sections the tagger reads, as segments of one window after another.
+  const segments: { section: number; read: string }[] = [];
+  sections.forEach((section, index) => {
+    const { text } = section;
+    const list: FoundEntity[] = [];
+    const emails = findEmails(text);
+    const urls = findUrls(text).filter((span) => !overlapsAny(span, emails));
+    const phones = findPhones(text).filter((span) => !overlapsAny(span, urls) && !overlapsAny(span, emails));
+    if (types.has('email')) for (const span of emails) list.push(entity('email', text, span));
+    if (types.has('url')) for (const span of urls) list.push(entity('url', text, span));
+    if (types.has('phone')) for (const span of phones) list.push(entity('phone', text, span));
+    found.push(list);
+    exacts.push([...emails, ...urls, ...phones]);
+    if (!wantsTagger || section.tagger === false) return;
+    // Outside the ranges, every character but a line break becomes a space: one tagger read for the whole
     // section (a call per range costs about 2.5x as much), at unchanged offsets.
-    const read = ranges === undefined ? text : blankOutside(text, ranges);
-    // Text with no letters or digits (rules, separators) cannot hold a tagged entity; skip the tagger's fixed cost.
-    if (/[\p{L}\p{N}$£€¥]/u.test(read)) {
+    const read = section.ranges === undefined ? text : blankOutside(text, section.ranges);
+    // Text with no letters or digits (rules, separators) cannot hold a tagged entity; skip the tagger's cost.
+    if (/[\p{L}\p{N}$£€¥]/u.test(read)) segments.push({ section: index, read });
+  });
+
+  for (let first = 0; first < segments.length; ) {
+    let last = first + 1;
+    let size = segments[first]!.read.length;
+    while (last < segments.length && size + segments[last]!.read.length <= taggerWindowChars) size += segments[last++]!.read.length;
+    const window = segments.slice(first, last);
+    const results = tagWindow(
+      window.map((segment) => ({ text: segment.read, exact: exacts[segment.section]! })),
+      types,
+      referenceDate,
+    );
+    window.forEach((segment, at) => {
+      const ranges = sections[segment.section]!.ranges;
       const inside = (span: Span) => ranges === undefined || ranges.some((range) => range.start <= span.start && span.end <= range.end);
-      found.push(...tagged(read, types, exact, options).filter(inside));
-    }
+      found[segment.section]!.push(...results[at]!.filter(inside));
+    });
+    first = last;
   }
-  found.sort((a, b) => a.start - b.start || b.end - a.end);
-  return dedupe(found);
+  return found.map((list) => dedupe(list.sort((a, b) => a.start - b.start || b.end - a.end)));
 }
 
 function blankOutside(text: string, ranges: readonly Span[]): string {
@@ -125,22 +177,106 @@ function blankOutside(text: string, ranges: readonly Span[]): string {
   return out + text.slice(at).replace(/[^\n]/g, ' ');
 }
 
-/** One backend job: every section's entities, in order (the worker threads and the in-process backend share it). */
-export function extractJob(job: { sections: readonly { text: string; tagger: boolean; ranges?: readonly Span[] }[]; types: readonly EntityType[]; referenceDate?: string }): FoundEntity[][] {
-  const types = new Set<EntityType>(job.types);
-  return job.sections.map((section) =>
-    extractFromText(section.text, types, {
-      tagger: section.tagger,
-      ...(section.ranges === undefined ? {} : { ranges: section.ranges }),
-      ...(job.referenceDate === undefined ? {} : { referenceDate: job.referenceDate }),
-    }),
-  );
+/** What one segment of a window gets from the window's views: terms of its matches, pointers into its own sentences. */
+interface SegmentViews {
+  sentences: Term[][];
+  people: Term[][];
+  organizations: Term[][];
+  places: Term[][];
+  money: [number, number, number][];
+  /** The numbers view, as each of its three reads saw it. */
+  numbers: [number, number, number][][];
+  percentages: [number, number, number][];
+  dates: Term[][];
 }
 
-function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], options: ExtractTextOptions): FoundEntity[] {
-  const doc = (types.has('date') ? withDates : plain)(text) as unknown as TaggedDocument;
-  doc.compute('offset');
-  const sentences = doc.document;
+interface Tokenizer {
+  hooks: string[];
+  methods: { one: { tokenize: { fromString(text: string, world: unknown): Term[][] } } };
+}
+
+/**
+ * Tag a window of segments with one compromise call. Each segment is split
+ * into sentences and terms on its own (compromise's own tokeniser, as a
+ * call on that text alone would), the sentences go to the tagger as one
+ * document, and each term's offset is counted from its segment's start.
+ * The tagger reads sentence by sentence, so a segment's tags are those of
+ * a call on it alone.
+ */
+function tagWindow(segments: readonly { text: string; exact: Span[] }[], types: ReadonlySet<EntityType>, referenceDate: string | undefined): FoundEntity[][] {
+  const tagger = types.has('date') ? withDates : plain;
+  const world = (tagger as unknown as { world(): Tokenizer }).world();
+  const sentences: Term[][] = [];
+  const firstSentence: number[] = [];
+  for (const segment of segments) {
+    firstSentence.push(sentences.length);
+    sentences.push(...world.methods.one.tokenize.fromString(segment.text, world));
+  }
+  firstSentence.push(sentences.length);
+  taggerCalls.count++;
+  // compromise-dates' tagger (its hook, the last) weighs every date of the document it sees ("months" stays a date
+  // only if some date of the document reads "#Value #Duration"), so it runs on each segment's sentences alone, below.
+  const hooks = world.hooks;
+  const datesHook = hooks.includes('dates');
+  let doc: TaggedDocument;
+  try {
+    if (datesHook) world.hooks = hooks.filter((hook) => hook !== 'dates');
+    doc = (tagger as unknown as (input: unknown) => TaggedDocument)(sentences.map((terms) => ({ terms })));
+  } finally {
+    world.hooks = hooks;
+  }
+  const document = doc.document;
+  // The tagger split or merged a sentence (never seen): read each segment alone instead.
+  if (segments.length > 1 && document.length !== sentences.length) return segments.map((segment) => tagWindow([segment], types, referenceDate)[0]!);
+
+  // compute('offset'), but from each segment's start.
+  let index = 0;
+  for (let segment = 0; segment < segments.length; segment++) {
+    let elapsed = 0;
+    for (let n = firstSentence[segment]!; n < firstSentence[segment + 1]!; n++) {
+      for (const term of document[n]!) {
+        term.offset = { index: index++, start: elapsed + term.pre.length, length: term.text.length };
+        elapsed += term.pre.length + term.text.length + term.post.length;
+      }
+    }
+  }
+  return segments.map((segment, at) => {
+    const own = document.slice(firstSentence[at], firstSentence[at + 1]);
+    // A view whose document is the segment's own sentences (the same terms), indexed as a call on it alone would:
+    // a view's heuristics weigh every match it holds (numbers split at commas when any match has one), and a view
+    // over part of a larger document mislays its match cache, so a view of the window would read a segment differently.
+    own.forEach((terms, n) => terms.forEach((term, position) => (term.index = [n, position])));
+    const part = doc.update(undefined);
+    part.document = own;
+    if (datesHook) part.compute('dates');
+    const pointers = (view: View) => view.fullPointer.map(([n, s, e]): [number, number, number] => [n, s, e]);
+    // The views in the order a single call reads them, so any tags a view leaves behind fall where they did.
+    const views: SegmentViews = {
+      sentences: own,
+      people: types.has('person') ? part.people().docs : [],
+      organizations: types.has('organization') ? part.organizations().docs : [],
+      places: types.has('place') ? part.places().docs : [],
+      money: [],
+      numbers: [[], [], []],
+      percentages: [],
+      dates: [],
+    };
+    if (types.has('money') || types.has('number')) {
+      views.money = pointers(part.money());
+      views.numbers[0] = pointers(part.numbers());
+    }
+    if (types.has('percent') || types.has('number')) {
+      views.numbers[1] = pointers(part.numbers());
+      views.percentages = pointers(part.percentages());
+    }
+    if (types.has('number')) views.numbers[2] = pointers(part.numbers());
+    if (types.has('date')) views.dates = part.dates().docs;
+    return tagged(segment.text, views, types, segment.exact, referenceDate);
+  });
+}
+
+function tagged(text: string, views: SegmentViews, types: ReadonlySet<EntityType>, exact: Span[], referenceDate: string | undefined): FoundEntity[] {
+  const { sentences } = views;
   const found: FoundEntity[] = [];
   const keep = (type: EntityType, span: Span | undefined, normalized?: string | number) => {
     if (!span || span.end <= span.start || overlapsAny(span, exact)) return;
@@ -150,19 +286,18 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
     found.push(normalized === undefined ? { type, text: value, start: span.start, end: span.end } : { type, text: value, normalized, start: span.start, end: span.end });
   };
 
-  for (const [type, view] of [
-    ['person', types.has('person') ? doc.people() : undefined],
-    ['organization', types.has('organization') ? doc.organizations() : undefined],
-    ['place', types.has('place') ? doc.places() : undefined],
+  for (const [type, docs] of [
+    ['person', views.people],
+    ['organization', views.organizations],
+    ['place', views.places],
   ] as const) {
-    if (!view) continue;
-    for (const terms of view.docs) keep(type, dropPossessive(text, spanOf(text, terms)));
+    for (const terms of docs) keep(type, dropPossessive(text, spanOf(text, terms)));
   }
 
   // Money first: its spans keep the same numbers from being reported again as plain numbers.
   const moneySpans: Span[] = [];
   if (types.has('money') || types.has('number')) {
-    const candidates = [...pointersOf(doc.money()), ...pointersOf(doc.numbers()).filter(([n, s]) => /^(?:US|C|A)?[$£€¥₹]/.test(sentences[n]?.[s]?.text ?? ''))];
+    const candidates = [...views.money, ...views.numbers[0]!.filter(([n, s]) => /^(?:US|C|A)?[$£€¥₹]/.test(sentences[n]?.[s]?.text ?? ''))];
     for (const [n, s, e] of mergePointers(candidates).flatMap((pointer) => splitAmounts(pointer, sentences))) {
       const sentence = sentences[n] ?? [];
       let end = e;
@@ -182,11 +317,11 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
   const percentSpans: Span[] = [];
   if (types.has('percent') || types.has('number')) {
     // compromise reads "3 per cent" (the older spelling, common in SOTU) as a bare number.
-    const perCent = pointersOf(doc.numbers()).filter(([n, , e]) => {
+    const perCent = views.numbers[1]!.filter(([n, , e]) => {
       const next = sentences[n]?.[e]?.text.toLowerCase();
       return next === 'percent' || (next === 'per' && sentences[n]?.[e + 1]?.text.toLowerCase() === 'cent');
     });
-    for (const [n, s, e] of mergePointers([...pointersOf(doc.percentages()), ...perCent])) {
+    for (const [n, s, e] of mergePointers([...views.percentages, ...perCent])) {
       const sentence = sentences[n] ?? [];
       let end = e;
       while (end < sentence.length && percentWords.test(sentence[end]!.text) && end - e < 2 && !/[,;:]/.test(sentence[end - 1]!.post)) end++;
@@ -198,7 +333,7 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
   }
 
   if (types.has('number')) {
-    for (const [n, s, e] of pointersOf(doc.numbers())) {
+    for (const [n, s, e] of views.numbers[2]!) {
       const sentence = sentences[n] ?? [];
       const terms = sentence.slice(s, e);
       // Years, days of the month and times belong to dates; the stage reports them there.
@@ -216,8 +351,7 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
   }
 
   if (types.has('date')) {
-    const view = doc.dates();
-    view.docs.forEach((terms) => {
+    views.dates.forEach((terms) => {
       let first = 0;
       let last = terms.length;
       // "on March 3rd", "7.5% last year": the lead-in is not part of the date.
@@ -229,7 +363,7 @@ function tagged(text: string, types: ReadonlySet<EntityType>, exact: Span[], opt
       const span = spanOf(text, kept);
       if (!span) return;
       const value = text.slice(span.start, span.end);
-      keep('date', span, normalizeDate(value) ?? (options.referenceDate ? resolveRelative(value, options.referenceDate) : undefined));
+      keep('date', span, normalizeDate(value) ?? (referenceDate ? resolveRelative(value, referenceDate) : undefined));
     });
     // Years compromise tagged but left out of every date phrase ("reduced from $11,411,779 in 1897 to ...").
     const years = found.filter((entity) => entity.type === 'date');
@@ -393,10 +527,6 @@ function splitAmounts([n, s, e]: [number, number, number], sentences: Term[][]):
     start = index;
   }
   return pieces;
-}
-
-function pointersOf(view: View): [number, number, number][] {
-  return view.fullPointer.map(([n, s, e]) => [n, s, e]);
 }
 
 /** Union of overlapping or touching term ranges within the same sentence. */
