@@ -50,8 +50,8 @@ describe('scoreUnits', () => {
   it('with feedback, lifts a sentence in the words of the best matches though it shares none with the task', () => {
     const text = [
       'The nightly cleanup job sometimes blocks the build server.',
-      'The cleanup compacts loose objects into packfiles when the repository holds too many loose objects.',
-      'Setting the packfile threshold to zero stops compaction of loose objects entirely.',
+      'The cleanup archives stale records into ledgers when the database holds too many stale records.',
+      'Setting the ledger threshold to zero stops archiving of stale records entirely.',
       'The colour of the status line is chosen by the theme settings.',
       'Aliases may be defined for long subcommands in the user file.',
     ].join('\n\n');
@@ -59,8 +59,8 @@ describe('scoreUnits', () => {
     const without = scored(text, task, { feedback: 0 });
     const withFeedback = scored(text, task, { feedback: 0.3 });
     // Without feedback the answer and an unrelated sentence are equally worth nothing; with it, the answer rises.
-    expect(scoreOf(without, 'Setting the packfile')).toBe(scoreOf(without, 'The colour'));
-    expect(scoreOf(withFeedback, 'Setting the packfile')).toBeGreaterThan(scoreOf(withFeedback, 'The colour'));
-    expect(scoreOf(withFeedback, 'Setting the packfile')).toBeLessThan(scoreOf(withFeedback, 'The nightly cleanup'));
+    expect(scoreOf(without, 'Setting the ledger')).toBe(scoreOf(without, 'The colour'));
+    expect(scoreOf(withFeedback, 'Setting the ledger')).toBeGreaterThan(scoreOf(withFeedback, 'The colour'));
+    expect(scoreOf(withFeedback, 'Setting the ledger')).toBeLessThan(scoreOf(withFeedback, 'The nightly cleanup'));
   });
 });

@@ -67,7 +67,7 @@ function literals(text: string): string[] {
   const out: string[] = [];
   for (const match of fold(text).matchAll(literal)) {
     const candidate = match[0];
-    // "end.The" or "a,b" glued by a missing space are not names: require a digit, or a dot or underscore between word characters.
+    // Hyphenated words and comma lists of letters are prose: a literal holds a digit, or a dot or underscore inside a word.
     if (!/\d/.test(candidate) && !/[\p{L}\p{N}][._][\p{L}\p{N}]/u.test(candidate)) continue;
     if (/,/.test(candidate) && !/^\d{1,3}(?:,\d{3})+$/.test(candidate)) continue;
     out.push(candidate);

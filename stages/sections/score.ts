@@ -87,10 +87,11 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
   const { outline, weights } = input;
   const all = outline.units.flat();
   if (all.length === 0) return { lexical: false };
-  const lexical = lexicalScores(input, input.task, all);
-  if (lexical && weights.feedback > 0) feedback(input, all, weights.feedback);
+  const index = indexOf(input, all);
+  const lexical = lexicalScores(input, index, input.task);
+  if (lexical && weights.feedback > 0) feedback(input, index, weights.feedback);
   if (!lexical) centrality(outline, all);
-  const multipliers = outline.units.map((units) => (units.length > 0 ? multiplierOf(input, units[0]!.section) : 1));
+  const multipliers = index.multipliers;
   if (input.vectors && weights.meaning > 0) blendMeaning(input.vectors, input.task, outline, multipliers, weights.meaning);
   if (weights.region > 0 && weights.regionUnits >= 1) addRegion(all, weights.region, Math.round(weights.regionUnits));
   return { lexical };
@@ -104,8 +105,9 @@ export function scoreUnits(input: ScoreInput): { lexical: boolean } {
  * pass scaled to its best. It finds the option names and the vocabulary of
  * a region the task describes in other words.
  */
-function feedback(input: ScoreInput, all: readonly Unit[], weight: number): void {
-  const top = [...all].sort((left, right) => right.score - left.score).slice(0, feedbackUnits);
+function feedback(input: ScoreInput, index: DocumentIndex, weight: number): void {
+  const { all } = index;
+  const top = best(all, feedbackUnits);
   const query = new Set(terms(input.task));
   const frequency = new Map<string, number>();
   for (const unit of all) for (const term of new Set(unit.terms)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
@@ -125,29 +127,51 @@ function feedback(input: ScoreInput, all: readonly Unit[], weight: number): void
   if (expansion.length === 0) return;
   const first = all.map((unit) => unit.score);
   const firstBest = largest(first);
-  if (!lexicalScores(input, expansion, all)) {
-    all.forEach((unit, index) => (unit.score = first[index]!));
+  if (!lexicalScores(input, index, expansion)) {
+    all.forEach((unit, position) => (unit.score = first[position]!));
     return;
   }
   const secondBest = largest(all.map((unit) => unit.score));
-  all.forEach((unit, index) => (unit.score = first[index]! / firstBest + (secondBest > 0 ? (weight * unit.score) / secondBest : 0)));
+  all.forEach((unit, position) => (unit.score = first[position]! / firstBest + (secondBest > 0 ? (weight * unit.score) / secondBest : 0)));
 }
 
 const feedbackUnits = 5;
 const feedbackTerms = 10;
 
-/** Lexical scores of every unit against `task`, into `unit.score`; whether anything matched. */
-function lexicalScores(input: ScoreInput, task: string | readonly string[], all: readonly Unit[]): boolean {
+/** The `count` best-scoring units, best first (earlier first on ties, as a stable sort): one pass, not a sort of every unit. */
+function best(all: readonly Unit[], count: number): Unit[] {
+  const top: Unit[] = [];
+  for (const unit of all) {
+    if (top.length === count && !(unit.score > top[count - 1]!.score)) continue;
+    let at = top.length;
+    while (at > 0 && unit.score > top[at - 1]!.score) at--;
+    top.splice(at, 0, unit);
+    if (top.length > count) top.pop();
+  }
+  return top;
+}
+
+/**
+ * What lexical scoring needs of a document whatever the query: every unit,
+ * each section's terms with its heading path counted `headingTerms` times,
+ * the heading paths, entity types per unit and each section's multiplier.
+ * Built once, so the feedback pass scores against it again for only the
+ * cost of its own query.
+ */
+interface DocumentIndex {
+  all: readonly Unit[];
+  averageUnit: number;
+  pathTerms: string[][];
+  sectionTerms: string[][];
+  /** `sectionTerms` of the sections that have units. */
+  bodies: string[][];
+  averageSection: number;
+  entityTypes: Map<Unit, Set<Entity['type']>>;
+  multipliers: number[];
+}
+
+function indexOf(input: ScoreInput, all: readonly Unit[]): DocumentIndex {
   const { outline, weights } = input;
-  const query = [...new Set(typeof task === 'string' ? terms(task) : task)];
-
-  // Sentence-level BM25, with document frequencies over the units.
-  const unitIdf = idf(query, all.map((unit) => unit.terms));
-  const averageUnit = average(all.map((unit) => unit.terms.length));
-  const sentence = new Map<Unit, number>();
-  for (const unit of all) sentence.set(unit, bm25(query, unit.terms, unitIdf, averageUnit));
-
-  // Section-level BM25F: the body plus its heading path (headings count more), so a topical section lifts all its sentences.
   const headingTerms = outline.sections.map((section) => (section.kind === 'heading' ? terms(section.text) : []));
   const pathTerms = outline.units.map((_, index) => outline.ancestors[index]!.flatMap((ancestor) => headingTerms[ancestor]!));
   const repeats = Math.max(0, Math.round(weights.headingTerms));
@@ -158,21 +182,42 @@ function lexicalScores(input: ScoreInput, task: string | readonly string[], all:
     return body;
   });
   const bodies = sectionTerms.filter((_, index) => outline.units[index]!.length > 0);
+  return {
+    all,
+    averageUnit: average(all.map((unit) => unit.terms.length)),
+    pathTerms,
+    sectionTerms,
+    bodies,
+    averageSection: average(bodies.map((body) => body.length)),
+    entityTypes: entityTypesByUnit(input, all),
+    multipliers: outline.units.map((units, index) => (units.length > 0 ? multiplierOf(input, index) : 1)),
+  };
+}
+
+/** Lexical scores of every unit against `task` (its text, or index terms), into `unit.score`; whether anything matched. */
+function lexicalScores(input: ScoreInput, index: DocumentIndex, task: string | readonly string[]): boolean {
+  const { outline, weights } = input;
+  const { all, averageUnit, pathTerms, sectionTerms, bodies, averageSection, entityTypes } = index;
+  const query = [...new Set(typeof task === 'string' ? terms(task) : task)];
+
+  // Sentence-level BM25, with document frequencies over the units.
+  const unitIdf = idf(query, all.map((unit) => unit.terms));
+  const sentence = new Map<Unit, number>();
+  for (const unit of all) sentence.set(unit, bm25(query, unit.terms, unitIdf, averageUnit));
+
+  // Section-level BM25F: the body plus its heading path (headings count more), so a topical section lifts all its sentences.
   const sectionIdf = idf(query, bodies);
-  const averageSection = average(bodies.map((body) => body.length));
   const idfMass = [...sectionIdf.values()].reduce((sum, value) => sum + value, 0);
   const pairs = typeof task === 'string' ? queryPairs(task) : [];
 
-  const entityTypes = entityTypesByUnit(input, all);
   const foldedNames = input.wants.names.map((name) => fold(name)).filter((name) => name.length > 1);
   const wanted = new Set(input.wants.types);
 
   let lexical = false;
-  for (let index = 0; index < outline.units.length; index++) {
-    const units = outline.units[index]!;
+  for (let section = 0; section < outline.units.length; section++) {
+    const units = outline.units[section]!;
     if (units.length === 0) continue;
-    const section = outline.sections[index]!;
-    const own = sectionTerms[index]!;
+    const own = sectionTerms[section]!;
     let context = bm25(query, own, sectionIdf, averageSection);
     if (context > 0 && idfMass > 0) {
       // Many different task terms beat one term many times: scale by the idf share of the task the section covers.
@@ -183,9 +228,8 @@ function lexicalScores(input: ScoreInput, task: string | readonly string[], all:
       context *= 1 + weights.coverage * share * share;
       context += weights.phrase * phraseHits(pairs, own);
     }
-    const path = outline.ancestors[index]!;
-    const heading = bm25(query, pathTerms[index]!, sectionIdf, Math.max(4, averageSection / 8));
-    const multiplier = multiplierOf(input, index);
+    const heading = bm25(query, pathTerms[section]!, sectionIdf, Math.max(4, averageSection / 8));
+    const multiplier = index.multipliers[section]!;
 
     for (const unit of units) {
       const ownScore = sentence.get(unit)!;
