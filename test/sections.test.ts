@@ -214,6 +214,15 @@ describe('selectSections', () => {
     expect(clerk.value).toBe(clerk.original);
   });
 
+  it('without a budget keeps a noise section the task names, though the feedback pass finds other words', async () => {
+    const body = 'The council approved a budget of $3.1 million for the new library on 4 May.';
+    const doc = new DistillDocument({ id: 'doc', text: `${body}\n\nAnn Lee\nCity clerk, Springfield\n\n${body.replace('library', 'bridge')}` });
+    sectionsOf(doc);
+    doc.data.priors = { s1: { label: 'signature', origin: 'regex:email-signature' } };
+    await selectSections().run(doc, { task: 'What did the council approve, and who is the city clerk?', model: 'gpt-4o', tokenizer: o200k });
+    expect(doc.value).toBe(doc.original);
+  });
+
   it('with `ratio` and no budget keeps that share of the tokens, the most relevant first', async () => {
     const text = readFileSync(new URL(speeches.find((name) => name.startsWith('1941'))!, sotuDirectory), 'utf8');
     const doc = await distil(text, 'What are the four freedoms?', undefined, { ratio: 0.2 });

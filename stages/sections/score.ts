@@ -127,7 +127,7 @@ function feedback(input: ScoreInput, index: DocumentIndex, weight: number): void
   if (expansion.length === 0) return;
   const first = all.map((unit) => unit.score);
   const firstBest = largest(first);
-  if (!lexicalScores(input, index, expansion)) {
+  if (!lexicalScores(input, index, expansion, false)) {
     all.forEach((unit, position) => (unit.score = first[position]!));
     return;
   }
@@ -194,8 +194,11 @@ function indexOf(input: ScoreInput, all: readonly Unit[]): DocumentIndex {
   };
 }
 
-/** Lexical scores of every unit against `task` (its text, or index terms), into `unit.score`; whether anything matched. */
-function lexicalScores(input: ScoreInput, index: DocumentIndex, task: string | readonly string[]): boolean {
+/**
+ * Lexical scores of every unit against `task` (its text, or index terms), into `unit.score`; whether anything matched.
+ * Only the task's own pass (`markMatched`) sets `unit.matched`, which says whether a unit shares a term with the task.
+ */
+function lexicalScores(input: ScoreInput, index: DocumentIndex, task: string | readonly string[], markMatched = true): boolean {
   const { outline, weights } = input;
   const { all, averageUnit, pathTerms, sectionTerms, bodies, averageSection, entityTypes } = index;
   const query = [...new Set(typeof task === 'string' ? terms(task) : task)];
@@ -239,7 +242,7 @@ function lexicalScores(input: ScoreInput, index: DocumentIndex, task: string | r
       let score = ownScore + weights.context * context + weights.neighbour * neighbour + weights.heading * heading;
       if (unit.position === 0) score += weights.lead * context;
       if (score > 0) lexical = true;
-      unit.matched = score > 0;
+      if (markMatched) unit.matched = score > 0;
       const types = entityTypes.get(unit);
       if (types && [...types].some((type) => wanted.has(type))) score *= 1 + weights.entity;
       if (foldedNames.length > 0) {
